@@ -1,0 +1,158 @@
+/**
+ * Portrait benchmarks.
+ *
+ *   npx tsx bench/run.ts [ingest|indexer|freshness|read|all ...] [options]
+ *   npx tsx bench/run.ts cleanup --prefix <prefix>
+ *
+ * Options (each benchmark uses the ones that apply; defaults in brackets are per benchmark):
+ *   --events N              events to send            [ingest 200000, indexer 1000000, read 10 per user]
+ *   --users N               distinct users            [ingest 20000, indexer 100000, freshness 20000, read 20000]
+ *   --items N               catalogue size            [ingest 5000, indexer 20000, others 5000]
+ *   --seed N                generator seed            [42]
+ *   --batch N               events per batch / job    [500]
+ *   --concurrency N         concurrent clients        [ingest 8, read 8]
+ *   --duration S            freshness run length      [60]
+ *   --rate N                freshness background load [1000 events/s]
+ *   --requests N            read requests             [5000]
+ *   --indexer-concurrency N INDEXER_CONCURRENCY       [the service default]
+ *   --span-days D           indexer: event-time span of the stream; sessions interleave more when short [90]
+ *   --inline-facts X        share of events carrying item facts inline (rest enriched from the catalogue) [1]
+ *   --services-in process|child where ingest and query run; the indexer always runs as a child [process]
+ *   --prefix P              read: reuse profiles under this prefix; cleanup: the prefix to delete
+ *   --keep                  keep indices and Redis keys afterwards
+ *
+ * Progress goes to stderr; the final JSON goes to stdout and bench/results/latest.json (plus
+ * bench/results/<benchmark>-latest.json per benchmark). Needs Elasticsearch (ES_URL) and Redis (REDIS_URL).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { cleanup, connectInfra, progress, type BenchArgs, type BenchResult, type Infra } from './harness';
+import { benchFreshness } from './freshness';
+import { benchIndexer } from './indexer';
+import { benchIngest } from './ingest';
+import { benchRead } from './read';
+import { killAll } from './service-process';
+
+const BENCHMARKS: Record<string, (args: BenchArgs, infra: Infra) => Promise<BenchResult>> = {
+  ingest: benchIngest,
+  indexer: benchIndexer,
+  freshness: benchFreshness,
+  read: benchRead,
+};
+
+const RESULTS_DIR = path.resolve(__dirname, 'results');
+
+function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      events: { type: 'string' },
+      users: { type: 'string' },
+      items: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      requests: { type: 'string' },
+      'indexer-concurrency': { type: 'string' },
+      'inline-facts': { type: 'string' },
+      'span-days': { type: 'string' },
+      'services-in': { type: 'string' },
+      prefix: { type: 'string' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stderr.write(
+      'usage: npx tsx bench/run.ts [ingest|indexer|freshness|read|all|cleanup] [--events N --users N ...]; see bench/run.ts\n',
+    );
+    process.exit(0);
+  }
+  const int = (name: string, v: string | undefined, min = 1): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
+    return n;
+  };
+  const servicesIn = values['services-in'] ?? 'process';
+  if (servicesIn !== 'process' && servicesIn !== 'child') throw new Error(`--services-in must be process or child, got ${servicesIn}`);
+  const inlineFacts = values['inline-facts'] === undefined ? undefined : Number(values['inline-facts']);
+  if (inlineFacts !== undefined && !(inlineFacts >= 0 && inlineFacts <= 1)) throw new Error('--inline-facts must be between 0 and 1');
+  const spanDays = values['span-days'] === undefined ? undefined : Number(values['span-days']);
+  if (spanDays !== undefined && !(spanDays > 0 && spanDays <= 3650)) throw new Error('--span-days must be a positive number of days');
+  if (values.batch !== undefined && (int('batch', values.batch) ?? 0) > 1000)
+    throw new Error('--batch must be at most 1000 (the ingest batch limit)');
+  const args: BenchArgs = {
+    events: int('events', values.events),
+    users: int('users', values.users),
+    items: int('items', values.items),
+    seed: int('seed', values.seed, 0) ?? 42,
+    batch: int('batch', values.batch),
+    concurrency: int('concurrency', values.concurrency),
+    duration: int('duration', values.duration),
+    rate: int('rate', values.rate),
+    requests: int('requests', values.requests),
+    indexerConcurrency: int('indexer-concurrency', values['indexer-concurrency']),
+    inlineFacts,
+    spanDays,
+    servicesIn,
+    prefix: values.prefix,
+    keep: values.keep ?? false,
+  };
+  const requested = positionals.length === 0 ? ['all'] : positionals;
+  if (requested.includes('cleanup')) return { names: [], args, cleanupOnly: true };
+  const names = requested.flatMap((n) => (n === 'all' ? Object.keys(BENCHMARKS) : [n]));
+  for (const n of names)
+    if (!BENCHMARKS[n]) throw new Error(`unknown benchmark ${n}; choose from ${Object.keys(BENCHMARKS).join(', ')}, all`);
+  return { names: [...new Set(names)], args, cleanupOnly: false };
+}
+
+async function main(): Promise<void> {
+  const { names, args, cleanupOnly } = parse();
+  const infra = connectInfra();
+  process.once('SIGINT', () => {
+    progress('interrupted: stopping child processes (indices of this run may remain; delete with `cleanup --prefix`)');
+    killAll();
+    process.exit(130);
+  });
+  try {
+    if (cleanupOnly) {
+      if (!args.prefix) throw new Error('cleanup needs --prefix');
+      await cleanup(infra, args.prefix);
+      progress(`deleted indices, templates and Redis keys of ${args.prefix}`);
+      return;
+    }
+    const started = new Date().toISOString();
+    const results: Record<string, BenchResult> = {};
+    for (const name of names) {
+      progress(`=== ${name} ===`);
+      results[name] = await BENCHMARKS[name]!(args, infra);
+      mkdirSync(RESULTS_DIR, { recursive: true });
+      writeFileSync(path.join(RESULTS_DIR, `${name}-latest.json`), `${JSON.stringify(results[name], null, 2)}\n`);
+      progress(
+        `${name}: ${results[name]!.targets.map((t) => `${t.name} ${t.actual} (${t.target}) ${t.met ? 'met' : 'NOT met'}`).join('; ')}`,
+      );
+    }
+    const summary = {
+      startedAt: started,
+      command: process.argv.slice(2).join(' '),
+      met: Object.values(results).every((r) => r.met),
+      results,
+    };
+    const json = JSON.stringify(summary, null, 2);
+    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${json}\n`);
+    process.stdout.write(`${json}\n`);
+  } finally {
+    killAll();
+    await infra.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  killAll();
+  process.exit(1);
+});

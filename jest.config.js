@@ -1,0 +1,25 @@
+/** Two suites: fast pure-logic unit tests, and integration tests against the real Elasticsearch and Redis. */
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+};
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      transform,
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      transform,
+      testEnvironment: 'node',
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      testEnvironmentOptions: { globalsCleanup: 'off' },
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+      slowTestThreshold: 30,
+    },
+  ],
+};

@@ -1,0 +1,63 @@
+/**
+ * Rolls a changed index definition out: when infra/elasticsearch/indices/<name>.json has a higher
+ * version than the index behind the alias, creates the new versioned index from the template, copies
+ * every document (point in time + search_after + _bulk, since the minimal distribution has no _reindex),
+ * and swaps the alias atomically. The ingest queue is paused meanwhile, so no profile write can land in
+ * the old index after it was copied; events keep being accepted and are applied once it resumes.
+ *
+ *   npx tsx scripts/migrate.ts [profiles|items] [--keep-old]
+ */
+import { SingleBar, Presets } from 'cli-progress';
+import { CommonEnv, indexNames, parseEnv } from '@portrait/shared';
+import {
+  bootstrapIndices,
+  closeRedis,
+  createEsClient,
+  createIngestQueue,
+  createMaintenanceQueue,
+  createRedis,
+  migrateIndex,
+  readDefinition,
+} from '@portrait/runtime';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const logical = (args.find((a) => !a.startsWith('--')) ?? 'profiles') as 'profiles' | 'items' | 'segments';
+  if (!['profiles', 'items', 'segments'].includes(logical)) throw new Error(`unknown index "${logical}": use profiles, items or segments`);
+  const config = parseEnv(CommonEnv, process.env);
+  const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 120_000 });
+  const redis = createRedis(config.REDIS_URL, 'worker');
+  const queues = [createIngestQueue(redis, config.PORTRAIT_PREFIX), createMaintenanceQueue(redis, config.PORTRAIT_PREFIX)];
+  try {
+    const names = indexNames(config.PORTRAIT_PREFIX);
+    const alias = names[logical];
+    const def = readDefinition(logical);
+    await bootstrapIndices(es, config.PORTRAIT_PREFIX); // puts the new template; creates nothing when the alias exists
+    const bar = new SingleBar(
+      { format: '  copying [{bar}] {value}/{total} documents', noTTYOutput: true, notTTYSchedule: 2000 },
+      Presets.shades_classic,
+    );
+    await migrateIndex(
+      es,
+      alias,
+      def,
+      queues,
+      {
+        start: (total) => bar.start(total, 0),
+        increment: (n) => bar.increment(n),
+        stop: () => bar.stop(),
+        say: (line) => process.stderr.write(`${line}\n`),
+      },
+      { keepOld: args.includes('--keep-old') },
+    );
+  } finally {
+    await Promise.all(queues.map((q) => q.close()));
+    await closeRedis(redis);
+    await es.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`migration failed: ${(error as Error).message}\n`);
+  process.exit(1);
+});

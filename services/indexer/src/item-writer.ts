@@ -1,0 +1,37 @@
+import type { QueuedItem } from '@portrait/shared';
+import type { Client, estypes } from '@portrait/runtime';
+import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
+
+/**
+ * Upserts catalogue items with external versioning: the item's own version (its updatedAt) decides,
+ * so replays and out-of-order deliveries never let an older item overwrite a newer one.
+ */
+export async function writeItems(es: Client, alias: string, items: readonly QueuedItem[]): Promise<{ item: QueuedItem; reason: string }[]> {
+  if (items.length === 0) return [];
+  const operations: estypes.BulkRequest['operations'] = [];
+  for (const item of items) {
+    const { itemId, version, updatedAt, category, ...rest } = item;
+    operations.push(
+      { index: { _index: alias, _id: itemId, version, version_type: 'external_gte' } },
+      {
+        itemId,
+        ...rest,
+        category,
+        categoryPath: category.map((_, i) => category.slice(0, i + 1).join(' > ')),
+        updatedAt: updatedAt ?? new Date(version).toISOString(),
+      },
+    );
+  }
+  const res = await es.bulk({ operations });
+  const failed: { item: QueuedItem; reason: string }[] = [];
+  let transient: string | undefined;
+  res.items.forEach((entry, i) => {
+    const item = resultOf(entry);
+    const fate = classifyBulkItem(item);
+    // A version conflict means a newer version of the item is already stored: nothing to do.
+    if (fate === 'permanent') failed.push({ item: items[i]!, reason: bulkItemReason(item) });
+    else if (fate === 'transient') transient ??= bulkItemReason(item);
+  });
+  if (transient) throw new TransientError(`item writes rejected for now (${transient})`);
+  return failed;
+}

@@ -1,0 +1,135 @@
+import { deriveProfile, foldEvents, type ProfileDoc, type ProfileOptions, type QueuedEvent } from '@portrait/shared';
+import type { Client, estypes } from '@portrait/runtime';
+import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
+
+export interface ProfileWriteReport {
+  users: number;
+  applied: number;
+  duplicates: number;
+  /** Writes lost to a concurrent writer and redone. */
+  conflicts: number;
+  /** Users whose events could not be written for a permanent reason, with that reason. */
+  failed: { userId: string; events: QueuedEvent[]; reason: string }[];
+}
+
+type Stored = { doc?: ProfileDoc; seqNo?: number; primaryTerm?: number };
+
+/**
+ * Applies events to profiles with optimistic concurrency: read each profile with its sequence number,
+ * fold, write back conditionally (`if_seq_no`/`if_primary_term`, or `create` for a new profile). A write
+ * that lost a race is re-read and re-folded; the fold skips event ids the profile already holds, so a
+ * redelivered batch or a retried round never counts anything twice.
+ */
+export class ProfileWriter {
+  /** Per-user tail of the flushes in this process that touch the user: they take turns instead of colliding. */
+  private readonly userTurns = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly es: Client,
+    private readonly alias: string,
+    private readonly options: ProfileOptions,
+    private readonly conflictRounds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async apply(events: readonly QueuedEvent[]): Promise<ProfileWriteReport> {
+    const byUser = new Map<string, QueuedEvent[]>();
+    for (const event of events) {
+      const list = byUser.get(event.userId);
+      if (list) list.push(event);
+      else byUser.set(event.userId, [event]);
+    }
+    const report: ProfileWriteReport = { users: byUser.size, applied: 0, duplicates: 0, conflicts: 0, failed: [] };
+    // Within one process, a flush waits for earlier flushes that hold any of its users (registered in one
+    // synchronous step, so waits only ever point backwards). Other processes are kept honest by if_seq_no.
+    const earlier = new Set<Promise<void>>();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    for (const userId of byUser.keys()) {
+      const previous = this.userTurns.get(userId);
+      if (previous) earlier.add(previous);
+      this.userTurns.set(userId, mine);
+    }
+    try {
+      await Promise.all(earlier);
+      let pending = [...byUser.keys()];
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= this.conflictRounds) {
+          throw new TransientError(`${pending.length} profiles still contended after ${round} rounds; the batch will be retried`);
+        }
+        pending = await this.round(pending, byUser, report);
+      }
+      return report;
+    } finally {
+      release();
+      for (const userId of byUser.keys()) if (this.userTurns.get(userId) === mine) this.userTurns.delete(userId);
+    }
+  }
+
+  /** One read-fold-write pass; returns the users to try again. */
+  private async round(userIds: string[], byUser: Map<string, QueuedEvent[]>, report: ProfileWriteReport): Promise<string[]> {
+    const stored = await this.read(userIds);
+    const now = this.now();
+    const operations: estypes.BulkRequest['operations'] = [];
+    const written: string[] = [];
+    const counts = new Map<string, { applied: number; duplicates: number }>();
+    for (const userId of userIds) {
+      const current = stored.get(userId) ?? {};
+      const result = foldEvents(current.doc?.state, byUser.get(userId)!, now, this.options, true);
+      counts.set(userId, { applied: result.applied, duplicates: result.duplicates });
+      if (result.applied === 0) {
+        report.duplicates += result.duplicates;
+        continue;
+      }
+      const doc = deriveProfile(userId, result.state, now, now, this.options);
+      operations.push(
+        current.doc
+          ? { index: { _index: this.alias, _id: userId, if_seq_no: current.seqNo, if_primary_term: current.primaryTerm } }
+          : { create: { _index: this.alias, _id: userId } },
+        doc,
+      );
+      written.push(userId);
+    }
+    if (written.length === 0) return [];
+    const res = await this.es.bulk({ operations, refresh: false });
+    const retry: string[] = [];
+    let transient: string | undefined;
+    res.items.forEach((entry, i) => {
+      const userId = written[i]!;
+      const item = resultOf(entry);
+      const c = counts.get(userId)!;
+      switch (classifyBulkItem(item)) {
+        case 'ok':
+          report.applied += c.applied;
+          report.duplicates += c.duplicates;
+          break;
+        case 'conflict':
+          report.conflicts++;
+          retry.push(userId);
+          break;
+        case 'transient':
+          transient ??= bulkItemReason(item);
+          retry.push(userId);
+          break;
+        case 'permanent':
+          report.failed.push({ userId, events: byUser.get(userId)!, reason: bulkItemReason(item) });
+          break;
+      }
+    });
+    if (transient) throw new TransientError(`profile writes rejected for now (${transient}); the batch will be retried`);
+    return retry;
+  }
+
+  private async read(userIds: string[]): Promise<Map<string, Stored>> {
+    const res = await this.es.mget<ProfileDoc>({ index: this.alias, ids: userIds, realtime: true });
+    const out = new Map<string, Stored>();
+    for (const doc of res.docs) {
+      if ('error' in doc && doc.error)
+        throw new TransientError(`reading profile ${doc._id} failed: ${doc.error.type} ${doc.error.reason ?? ''}`);
+      if ('found' in doc && doc.found) {
+        out.set(doc._id, { doc: doc._source, seqNo: doc._seq_no, primaryTerm: doc._primary_term });
+      }
+    }
+    return out;
+  }
+}

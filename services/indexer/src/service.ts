@@ -1,0 +1,178 @@
+import { Worker } from 'bullmq';
+import { DEFAULT_PROFILE_OPTIONS, MaintenanceJob, indexNames, queueNames, type ProfileOptions } from '@portrait/shared';
+import {
+  bootstrapIndices,
+  bullPrefix,
+  cappedBackoff,
+  createApp,
+  createDeadLetterQueue,
+  createEsClient,
+  createIngestQueue,
+  createLogger,
+  createMaintenanceQueue,
+  createRedis,
+  createRegistry,
+  esReady,
+  waitForEs,
+  Gauge,
+  Lifecycle,
+  listen,
+  redisReady,
+  closeRedis,
+  type IngestJobData,
+  type Logger,
+} from '@portrait/runtime';
+import { Catalogue } from './catalogue';
+import type { IndexerConfig } from './config';
+import { EventStore } from './event-store';
+import { indexerMetrics } from './metrics';
+import { applyEventGroups, processBatch, type EventGroup, type GroupResult } from './process-batch';
+import { Coalescer } from './coalescer';
+import { ProfileWriter } from './profile-writer';
+import { refreshProfiles } from './refresh';
+import { applyRetention } from './retention';
+
+export interface IndexerService {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+export function profileOptions(config: IndexerConfig): ProfileOptions {
+  return {
+    ...DEFAULT_PROFILE_OPTIONS,
+    halfLifeDays: config.PROFILE_HALF_LIFE_DAYS,
+    baseCurrency: config.BASE_CURRENCY,
+    dedupHorizonMs: config.INDEXER_DEDUP_HORIZON_HOURS * 3_600_000,
+  };
+}
+
+/**
+ * Starts the indexer: BullMQ workers that fold ingest batches into profiles, plus the maintenance
+ * worker (periodic refresh and retention). Stateless: run as many as the cluster can take.
+ */
+export async function startIndexer(
+  config: IndexerConfig,
+  logger: Logger = createLogger('indexer', config.LOG_LEVEL),
+): Promise<IndexerService> {
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const prefix = config.PORTRAIT_PREFIX;
+    const names = indexNames(prefix);
+    const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 60_000 });
+    lifecycle.defer('elasticsearch', () => es.close());
+    await waitForEs(es, config.ES_URL, config.ES_WAIT_SECONDS * 1000, (msg) => logger.info(msg));
+    const bootstrap = await bootstrapIndices(es, prefix);
+    for (const outdated of bootstrap.outdated) logger.warn(outdated, 'index is older than its definition; run the migration');
+
+    const producer = createRedis(config.REDIS_URL, 'worker');
+    producer.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+    lifecycle.defer('redis', () => closeRedis(producer));
+    const deadLetter = createDeadLetterQueue(producer, prefix);
+    const ingestQueue = createIngestQueue(producer, prefix);
+    const maintenance = createMaintenanceQueue(producer, prefix);
+    for (const q of [deadLetter, ingestQueue, maintenance]) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+    lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), maintenance.close()]));
+
+    const registry = createRegistry('indexer');
+    const metrics = indexerMetrics(registry);
+    new Gauge({
+      name: 'portrait_ingest_queue_depth',
+      help: 'Batches waiting in the ingest queue',
+      registers: [registry],
+      async collect() {
+        this.set(await ingestQueue.count().catch(() => -1));
+      },
+    });
+    new Gauge({
+      name: 'portrait_dead_letter_depth',
+      help: 'Entries in the dead-letter queue',
+      registers: [registry],
+      async collect() {
+        this.set(await deadLetter.count().catch(() => -1));
+      },
+    });
+
+    const options = profileOptions(config);
+    const base = {
+      writer: new ProfileWriter(es, names.profiles, options, config.INDEXER_CONFLICT_ROUNDS),
+      store: new EventStore(es, prefix),
+      catalogue: new Catalogue(es, names.items),
+      itemsAlias: names.items,
+      es,
+      deadLetter,
+      metrics,
+      logger,
+    };
+    const coalescer = new Coalescer<EventGroup, GroupResult>(
+      { maxEvents: config.INDEXER_FLUSH_EVENTS, lingerMs: config.INDEXER_LINGER_MS, parallelFlushes: config.INDEXER_PARALLEL_FLUSHES },
+      (group) => group.events.length,
+      (groups) => applyEventGroups(groups, base),
+    );
+    const deps = { ...base, coalescer };
+
+    const workerConnection = createRedis(config.REDIS_URL, 'worker');
+    workerConnection.on('error', () => undefined);
+    lifecycle.defer('worker connection', () => closeRedis(workerConnection));
+    const worker = new Worker<IngestJobData>(queueNames().ingest, (job) => processBatch(job, deps), {
+      connection: workerConnection,
+      prefix: bullPrefix(prefix),
+      concurrency: config.INDEXER_CONCURRENCY,
+      lockDuration: config.INDEXER_LOCK_MS,
+      stalledInterval: config.INDEXER_STALLED_CHECK_MS,
+      // Re-running a batch is harmless, so a job that stalled (its worker died) is always retried.
+      maxStalledCount: 1000,
+      settings: { backoffStrategy: (attemptsMade) => cappedBackoff(attemptsMade, config.INDEXER_RETRY_CAP_MS) },
+    });
+    worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ jobId: job.id, err: err.message }, 'batch failed for good');
+    });
+    // Registered after the connections, so it runs before they close: finishes in-flight batches.
+    lifecycle.defer('worker', () => worker.close(), 90_000);
+
+    if (config.INDEXER_MAINTENANCE) {
+      await maintenance.upsertJobScheduler(MaintenanceJob.refresh, { every: config.REFRESH_EVERY_MS }, { name: MaintenanceJob.refresh });
+      await maintenance.upsertJobScheduler(MaintenanceJob.retention, { every: 86_400_000 }, { name: MaintenanceJob.retention });
+      const maintenanceConnection = createRedis(config.REDIS_URL, 'worker');
+      maintenanceConnection.on('error', () => undefined);
+      lifecycle.defer('maintenance connection', () => closeRedis(maintenanceConnection));
+      const maintenanceWorker = new Worker(
+        queueNames().maintenance,
+        async (job) => {
+          if (job.name === MaintenanceJob.refresh) {
+            const started = Date.now();
+            const report = await refreshProfiles(es, names.profiles, options, Date.now(), config.REFRESH_PAGE_SIZE, logger, (r) =>
+              job.updateProgress({ ...r }),
+            );
+            metrics.refreshed.inc(report.refreshed);
+            logger.info({ ...report, ms: Date.now() - started }, 'profile refresh done');
+            return report;
+          }
+          if (job.name === MaintenanceJob.retention) {
+            const deleted = await applyRetention(es, prefix, config.EVENTS_RETENTION_DAYS, Date.now());
+            if (deleted.length > 0) logger.info({ deleted }, 'expired event indices deleted');
+            return { deleted };
+          }
+          return undefined;
+        },
+        { connection: maintenanceConnection, prefix: bullPrefix(prefix), concurrency: 1, lockDuration: 120_000 },
+      );
+      maintenanceWorker.on('error', (err) => logger.error({ err: err.message }, 'maintenance worker error'));
+      lifecycle.defer('maintenance worker', () => maintenanceWorker.close());
+    }
+
+    const { app, finish } = createApp({
+      logger,
+      registry,
+      readiness: { redis: () => redisReady(producer), elasticsearch: () => esReady(es) },
+    });
+    finish();
+    const http = await listen(app, config.INDEXER_PORT, config.INDEXER_HOST);
+    lifecycle.defer('http', () => http.close());
+    logger.info({ url: http.url, concurrency: config.INDEXER_CONCURRENCY }, 'indexer running');
+    return { url: http.url, stop: () => lifecycle.stop() };
+  } catch (error) {
+    await lifecycle.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,98 @@
+import type { Queue } from 'bullmq';
+import { JobName, QueueFullError, UnavailableError, type IncomingEvent, type QueuedEvent, type QueuedItem } from '@portrait/shared';
+import type { IngestJobData, Redis } from '@portrait/runtime';
+import { toQueued } from '@portrait/shared';
+
+export type EventOutcome = { eventId: string; status: 'accepted' | 'duplicate' };
+
+export interface IntakeOptions {
+  prefix: string;
+  maxQueueDepth: number;
+  dedupTtlSeconds: number;
+  /** Longest wait for Redis before answering 503. */
+  redisTimeoutMs: number;
+}
+
+/**
+ * Puts validated events on the ingest queue, one BullMQ job per request. Returns only after Redis has
+ * the job (202 means queued in Redis). Event ids already queued within the dedup TTL are answered as
+ * duplicates and not queued again; the profile fold drops any redelivery that slips past (e.g. two
+ * concurrent sends of one id), so the effect is always that of one.
+ */
+export class Intake {
+  private depth = { value: 0, at: 0 };
+
+  constructor(
+    private readonly queue: Queue<IngestJobData>,
+    private readonly redis: Redis,
+    private readonly options: IntakeOptions,
+  ) {}
+
+  async submitEvents(events: IncomingEvent[], receivedAtMs: number): Promise<EventOutcome[]> {
+    if (events.length === 0) return [];
+    await this.checkDepth();
+    const queued = events.map((e) => toQueued(e, receivedAtMs));
+    const keys = queued.map((e) => this.dedupKey(e.eventId));
+    const known = await this.unavailableIfDown(() => this.redis.mget(...keys));
+    const fresh: QueuedEvent[] = [];
+    const inBatch = new Set<string>();
+    const outcomes = queued.map((event, i): EventOutcome => {
+      if (known[i] !== null || inBatch.has(event.eventId)) return { eventId: event.eventId, status: 'duplicate' };
+      inBatch.add(event.eventId);
+      fresh.push(event);
+      return { eventId: event.eventId, status: 'accepted' };
+    });
+    if (fresh.length === 0) return outcomes;
+    await this.unavailableIfDown(() => this.queue.add(JobName.events, { events: fresh }));
+    // Marked after queueing: a crash in between at worst lets one re-send through, which the fold drops.
+    const mark = this.redis.pipeline();
+    for (const event of fresh) mark.set(this.dedupKey(event.eventId), '1', 'EX', this.options.dedupTtlSeconds);
+    await mark.exec().catch(() => undefined);
+    return outcomes;
+  }
+
+  async submitItems(items: QueuedItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.checkDepth();
+    await this.unavailableIfDown(() => this.queue.add(JobName.items, { items }));
+  }
+
+  /** Waiting + delayed jobs, read at most every 250 ms. */
+  async queueDepth(): Promise<number> {
+    const now = Date.now();
+    if (now - this.depth.at > 250) {
+      this.depth = { value: await this.queue.count(), at: now };
+    }
+    return this.depth.value;
+  }
+
+  private async checkDepth(): Promise<void> {
+    const depth = await this.unavailableIfDown(() => this.queueDepth());
+    if (depth >= this.options.maxQueueDepth) {
+      throw new QueueFullError(
+        `the ingest queue holds ${depth} batches (limit ${this.options.maxQueueDepth}); retry after the indicated delay`,
+        Math.min(30, 1 + Math.ceil((depth - this.options.maxQueueDepth) / 1000)),
+      );
+    }
+  }
+
+  private dedupKey(eventId: string): string {
+    return `${this.options.prefix}:dedup:${eventId}`;
+  }
+
+  /** Any Redis step failing, or taking longer than the timeout, becomes a 503: nothing hangs on a dead Redis. */
+  private async unavailableIfDown<T>(fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.options.redisTimeoutMs} ms`)), this.options.redisTimeoutMs);
+    });
+    try {
+      return await Promise.race([fn(), timeout]);
+    } catch (error) {
+      if (error instanceof QueueFullError) throw error;
+      throw new UnavailableError(`Redis is unavailable (${(error as Error).message}); nothing was queued, retry the request`, 'redis');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

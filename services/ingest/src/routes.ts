@@ -1,0 +1,141 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import {
+  AttributesRequest,
+  IdSchema,
+  Limits,
+  ValidationError,
+  checkEvent,
+  checkItem,
+  toIssues,
+  type IncomingEvent,
+  type Issue,
+  type QueuedItem,
+} from '@portrait/shared';
+import { jsonBody, Counter, type Registry } from '@portrait/runtime';
+import type { Intake } from './intake';
+
+export interface RouteOptions {
+  intake: Intake;
+  registry: Registry;
+  bodyLimit: string;
+  maxFutureSkewMs: number;
+  now?: () => number;
+}
+
+type BatchResult =
+  { index: number; status: 'accepted' | 'duplicate'; eventId: string } | { index: number; status: 'rejected'; issues: Issue[] };
+
+const BatchBody = z.strictObject({
+  events: z
+    .array(z.unknown())
+    .min(1, 'send at least one event')
+    .max(Limits.maxBatchEvents, `at most ${Limits.maxBatchEvents} events per batch; split larger batches`),
+});
+const ItemBatchBody = z.strictObject({
+  items: z.array(z.unknown()).min(1, 'send at least one item').max(Limits.maxBatchItems, `at most ${Limits.maxBatchItems} items per batch`),
+});
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(`invalid ${what}`, toIssues(parsed.error));
+  return parsed.data;
+}
+
+function pathId(req: Request, what: string): string {
+  const parsed = IdSchema.safeParse(req.params.id);
+  if (!parsed.success) throw new ValidationError(`invalid ${what} id`, toIssues(parsed.error, ['params', 'id']));
+  return parsed.data;
+}
+
+export function ingestRoutes(options: RouteOptions): Router {
+  const { intake } = options;
+  const now = options.now ?? Date.now;
+  const events = new Counter({
+    name: 'portrait_ingest_events_total',
+    help: 'Events received, by outcome',
+    labelNames: ['outcome'],
+    registers: [options.registry],
+  });
+  const router = Router();
+  const small = jsonBody('256kb');
+  const large = jsonBody(options.bodyLimit);
+
+  router.post('/v1/events', ...small, async (req, res) => {
+    const received = now();
+    const checked = checkEvent(req.body, received, options.maxFutureSkewMs);
+    if (!checked.ok) {
+      events.inc({ outcome: 'rejected' });
+      throw new ValidationError('invalid event', checked.issues);
+    }
+    const [outcome] = await intake.submitEvents([checked.value], received);
+    events.inc({ outcome: outcome!.status });
+    res.status(outcome!.status === 'accepted' ? 202 : 200).json(outcome);
+  });
+
+  router.post('/v1/events/batch', ...large, async (req, res) => {
+    const received = now();
+    const body = parseOrThrow(BatchBody, req.body, 'batch');
+    const results: BatchResult[] = [];
+    const valid: { index: number; event: IncomingEvent }[] = [];
+    body.events.forEach((raw, index) => {
+      const checked = checkEvent(raw, received, options.maxFutureSkewMs, ['events', index]);
+      if (checked.ok) valid.push({ index, event: checked.value });
+      else results.push({ index, status: 'rejected', issues: checked.issues });
+    });
+    const outcomes = await intake.submitEvents(
+      valid.map((v) => v.event),
+      received,
+    );
+    outcomes.forEach((outcome, i) => results.push({ index: valid[i]!.index, ...outcome }));
+    results.sort((a, b) => a.index - b.index);
+    const count = (status: BatchResult['status']) => results.filter((r) => r.status === status).length;
+    const summary = { accepted: count('accepted'), duplicate: count('duplicate'), rejected: count('rejected') };
+    events.inc({ outcome: 'accepted' }, summary.accepted);
+    events.inc({ outcome: 'duplicate' }, summary.duplicate);
+    events.inc({ outcome: 'rejected' }, summary.rejected);
+    // Nothing usable at all is a client error; otherwise the per-event results tell what to resend.
+    res.status(valid.length === 0 ? 400 : 202).json({ ...summary, results });
+  });
+
+  router.put('/v1/users/:id/attributes', ...small, async (req, res) => {
+    const received = now();
+    const userId = pathId(req, 'user');
+    const body = parseOrThrow(AttributesRequest, req.body, 'attribute update');
+    const event = {
+      type: 'user_attributes' as const,
+      userId,
+      eventId: body.eventId,
+      timestamp: body.timestamp ?? new Date(received).toISOString(),
+      attributes: body.attributes,
+    };
+    const checked = checkEvent(event, received, options.maxFutureSkewMs);
+    if (!checked.ok) throw new ValidationError('invalid attribute update', checked.issues);
+    const [outcome] = await intake.submitEvents([checked.value], received);
+    res.status(outcome!.status === 'accepted' ? 202 : 200).json(outcome);
+  });
+
+  router.put('/v1/items/:id', ...small, async (req, res) => {
+    const itemId = pathId(req, 'item');
+    const checked = checkItem(req.body, itemId, now());
+    if (!checked.ok) throw new ValidationError('invalid item', checked.issues);
+    await intake.submitItems([checked.value]);
+    res.status(202).json({ itemId, status: 'accepted', version: checked.value.version });
+  });
+
+  router.post('/v1/items/batch', ...large, async (req, res) => {
+    const received = now();
+    const body = parseOrThrow(ItemBatchBody, req.body, 'item batch');
+    const accepted: QueuedItem[] = [];
+    const results = body.items.map((raw, index) => {
+      const checked = checkItem(raw, undefined, received, ['items', index]);
+      if (!checked.ok) return { index, status: 'rejected' as const, issues: checked.issues };
+      accepted.push(checked.value);
+      return { index, status: 'accepted' as const, itemId: checked.value.itemId };
+    });
+    await intake.submitItems(accepted);
+    res.status(accepted.length === 0 ? 400 : 202).json({ accepted: accepted.length, rejected: results.length - accepted.length, results });
+  });
+
+  return router;
+}

@@ -1,0 +1,3 @@
+export { startQuery, type QueryService } from './service';
+export { loadQueryConfig, QueryEnv, type QueryConfig } from './config';
+export { Profiles } from './profiles';

@@ -1,0 +1,128 @@
+import { NotFoundError, ValidationError, compileSegment, parseSegmentDefinition, segmentPredicate, type ProfileDoc } from '@portrait/shared';
+import { errors, withEs, type Client, type estypes } from '@portrait/runtime';
+import type { PublicProfile } from '../profiles';
+import type { Segment } from './store';
+
+type Parsed = ReturnType<typeof parseSegmentDefinition>;
+export type Definition = Extract<Parsed, { ok: true }>['value'];
+
+/** Dimensions a segment can be broken down by; adding one is one line. */
+export const BREAKDOWNS = {
+  region: 'attributes.region',
+  gender: 'attributes.gender',
+  ageBand: 'attributes.ageBand',
+  category: 'interests.topCategories',
+  brand: 'interests.topBrands',
+  paymentMethod: 'purchases.paymentMethods',
+  priceBand: 'purchases.preferredPriceBand',
+  lifecycle: 'lifecycle.stage',
+} as const;
+export type Breakdown = keyof typeof BREAKDOWNS;
+
+/** Validates a definition, answering 400 with the path of every offending node. */
+export function definitionOrThrow(raw: unknown): Definition {
+  const parsed = parseSegmentDefinition(raw);
+  if (!parsed.ok) {
+    throw new ValidationError(
+      'invalid segment definition',
+      parsed.issues.map((i) => ({ ...i, path: i.path.startsWith('definition') ? i.path : `definition.${i.path}` })),
+    );
+  }
+  return parsed.value;
+}
+
+/** Live answers about segments, computed from the profile index at the moment of the call. */
+export class SegmentAnalytics {
+  constructor(
+    private readonly es: Client,
+    private readonly profiles: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  query(definition: Definition): estypes.QueryDslQueryContainer {
+    return compileSegment(definition, this.now()) as estypes.QueryDslQueryContainer;
+  }
+
+  async count(definition: Definition): Promise<number> {
+    return (await withEs(() => this.es.count({ index: this.profiles, query: this.query(definition) }))).count;
+  }
+
+  async sample(definition: Definition, size: number): Promise<{ count: number; sample: PublicProfile[] }> {
+    const res = await withEs(() =>
+      this.es.search<PublicProfile>({
+        index: this.profiles,
+        query: this.query(definition),
+        size,
+        track_total_hits: true,
+        sort: [{ 'behavior.lastSeen': { order: 'desc', missing: '_last' } }, { userId: 'asc' }],
+        _source: { excludes: ['state', 'contact'] },
+      }),
+    );
+    const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
+    return { count: total, sample: res.hits.hits.map((h) => h._source!) };
+  }
+
+  async breakdown(definition: Definition, by: Breakdown[], size = 10): Promise<{ count: number; breakdowns: Record<string, { value: string; count: number }[]> }> {
+    const res = await withEs(() =>
+      this.es.search({
+        index: this.profiles,
+        query: this.query(definition),
+        size: 0,
+        track_total_hits: true,
+        aggs: Object.fromEntries(by.map((b) => [b, { terms: { field: BREAKDOWNS[b], size, missing: '(none)' } }])),
+      }),
+    );
+    const breakdowns: Record<string, { value: string; count: number }[]> = {};
+    for (const b of by) {
+      const agg = res.aggregations?.[b] as estypes.AggregationsStringTermsAggregate | undefined;
+      const buckets = Array.isArray(agg?.buckets) ? agg.buckets : [];
+      breakdowns[b] = buckets.map((x) => ({ value: String(x.key), count: x.doc_count }));
+    }
+    const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
+    return { count: total, breakdowns };
+  }
+
+  /** |A∩B|, |A−B|, |B−A| in one request. */
+  async overlap(a: Definition, b: Definition): Promise<{ both: number; onlyA: number; onlyB: number }> {
+    const qa = this.query(a);
+    const qb = this.query(b);
+    const res = await withEs(() =>
+      this.es.search({
+        index: this.profiles,
+        size: 0,
+        aggs: {
+          overlap: {
+            filters: {
+              filters: {
+                both: { bool: { filter: [qa, qb] } },
+                onlyA: { bool: { filter: [qa], must_not: [qb] } },
+                onlyB: { bool: { filter: [qb], must_not: [qa] } },
+              },
+            },
+          },
+        },
+      }),
+    );
+    const buckets = (res.aggregations?.overlap as estypes.AggregationsFiltersAggregate).buckets as Record<string, { doc_count: number }>;
+    return { both: buckets.both!.doc_count, onlyA: buckets.onlyA!.doc_count, onlyB: buckets.onlyB!.doc_count };
+  }
+
+  /** The active segments whose current definition the user's profile satisfies now. */
+  async segmentsOf(userId: string, segments: Segment[]): Promise<{ segmentId: string; name: string; version: number }[]> {
+    const doc = await withEs(async () => {
+      try {
+        return (await this.es.get<ProfileDoc>({ index: this.profiles, id: userId }))._source!;
+      } catch (error) {
+        if (error instanceof errors.ResponseError && error.statusCode === 404) throw new NotFoundError(`no profile for user ${userId}`);
+        throw error;
+      }
+    });
+    const now = this.now();
+    return segments
+      .filter((s) => {
+        const parsed = parseSegmentDefinition(s.definition);
+        return parsed.ok && segmentPredicate(parsed.value, now)(doc);
+      })
+      .map((s) => ({ segmentId: s.segmentId, name: s.name, version: s.version }));
+  }
+}

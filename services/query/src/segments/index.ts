@@ -1,0 +1,3 @@
+export { segmentRoutes } from './routes';
+export { SegmentStore, type Segment } from './store';
+export { SegmentAnalytics, BREAKDOWNS } from './analytics';

@@ -1,0 +1,110 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { IdSchema, ValidationError, toIssues } from '@portrait/shared';
+import { jsonBody } from '@portrait/runtime';
+import { BREAKDOWNS, definitionOrThrow, type Breakdown, type SegmentAnalytics } from './analytics';
+import type { SegmentStore } from './store';
+
+const SegmentBody = z.strictObject({
+  segmentId: IdSchema.optional(),
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  definition: z.unknown(),
+});
+const UpdateBody = SegmentBody.omit({ segmentId: true });
+const PreviewBody = z.strictObject({ definition: z.unknown(), sampleSize: z.number().int().min(0).max(100).default(10) });
+const SampleQuery = z.strictObject({ size: z.coerce.number().int().min(1).max(100).default(10) });
+const breakdownNames = Object.keys(BREAKDOWNS) as [Breakdown, ...Breakdown[]];
+const BreakdownQuery = z.strictObject({
+  by: z
+    .string()
+    .default(breakdownNames.join(','))
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(breakdownNames)).min(1)),
+  size: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(`invalid ${where}`, toIssues(parsed.error, where === 'query' ? ['query'] : []));
+  return parsed.data;
+}
+
+function id(req: Request, name = 'id'): string {
+  const parsed = IdSchema.safeParse(req.params[name]);
+  if (!parsed.success) throw new ValidationError(`invalid ${name}`, toIssues(parsed.error, ['params', name]));
+  return parsed.data;
+}
+
+export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics): Router {
+  const router = Router();
+  const body = jsonBody('256kb');
+  const current = async (segmentId: string) => {
+    const segment = await store.get(segmentId);
+    return { segment, definition: definitionOrThrow(segment.definition) };
+  };
+
+  router.post('/v1/segments/preview', ...body, async (req, res) => {
+    const input = parse(PreviewBody, req.body, 'body');
+    res.json(await analytics.sample(definitionOrThrow(input.definition), input.sampleSize));
+  });
+
+  router.post('/v1/segments', ...body, async (req, res) => {
+    const input = parse(SegmentBody, req.body, 'body');
+    definitionOrThrow(input.definition);
+    res.status(201).json(await store.create(input));
+  });
+
+  router.get('/v1/segments', async (_req, res) => {
+    res.json({ segments: await store.list() });
+  });
+
+  router.get('/v1/segments/:id', async (req, res) => {
+    res.json(await store.get(id(req)));
+  });
+
+  router.get('/v1/segments/:id/versions/:version', async (req, res) => {
+    const version = z.coerce.number().int().min(1).safeParse(req.params.version);
+    if (!version.success) throw new ValidationError('invalid version', toIssues(version.error, ['params', 'version']));
+    res.json(await store.version(id(req), version.data));
+  });
+
+  router.put('/v1/segments/:id', ...body, async (req, res) => {
+    const input = parse(UpdateBody, req.body, 'body');
+    definitionOrThrow(input.definition);
+    res.json(await store.update(id(req), input));
+  });
+
+  router.delete('/v1/segments/:id', async (req, res) => {
+    await store.delete(id(req));
+    res.status(204).end();
+  });
+
+  router.get('/v1/segments/:id/count', async (req, res) => {
+    const { segment, definition } = await current(id(req));
+    res.json({ segmentId: segment.segmentId, version: segment.version, count: await analytics.count(definition) });
+  });
+
+  router.get('/v1/segments/:id/sample', async (req, res) => {
+    const { size } = parse(SampleQuery, req.query, 'query');
+    const { segment, definition } = await current(id(req));
+    res.json({ segmentId: segment.segmentId, version: segment.version, ...(await analytics.sample(definition, size)) });
+  });
+
+  router.get('/v1/segments/:id/breakdown', async (req, res) => {
+    const { by, size } = parse(BreakdownQuery, req.query, 'query');
+    const { segment, definition } = await current(id(req));
+    res.json({ segmentId: segment.segmentId, version: segment.version, ...(await analytics.breakdown(definition, by, size)) });
+  });
+
+  router.get('/v1/segments/:id/overlap/:other', async (req, res) => {
+    const [a, b] = await Promise.all([current(id(req)), current(id(req, 'other'))]);
+    res.json({ a: a.segment.segmentId, b: b.segment.segmentId, ...(await analytics.overlap(a.definition, b.definition)) });
+  });
+
+  router.get('/v1/users/:id/segments', async (req, res) => {
+    res.json({ userId: id(req), segments: await analytics.segmentsOf(id(req), await store.list()) });
+  });
+
+  return router;
+}

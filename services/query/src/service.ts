@@ -1,0 +1,56 @@
+import { indexNames } from '@portrait/shared';
+import {
+  bootstrapIndices,
+  createApp,
+  createEsClient,
+  createLogger,
+  createRedis,
+  createRegistry,
+  esReady,
+  waitForEs,
+  Lifecycle,
+  listen,
+  redisReady,
+  closeRedis,
+  type Logger,
+} from '@portrait/runtime';
+import type { QueryConfig } from './config';
+import { Profiles } from './profiles';
+import { queryRoutes } from './routes';
+import { SegmentAnalytics, SegmentStore, segmentRoutes } from './segments';
+
+export interface QueryService {
+  url: string;
+  port: number;
+  stop: () => Promise<void>;
+}
+
+export async function startQuery(config: QueryConfig, logger: Logger = createLogger('query', config.LOG_LEVEL)): Promise<QueryService> {
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD });
+    lifecycle.defer('elasticsearch', () => es.close());
+    await waitForEs(es, config.ES_URL, config.ES_WAIT_SECONDS * 1000, (msg) => logger.info(msg));
+    await bootstrapIndices(es, config.PORTRAIT_PREFIX);
+    const redis = createRedis(config.REDIS_URL, 'producer');
+    redis.on('error', () => undefined);
+    lifecycle.defer('redis', () => closeRedis(redis));
+    const registry = createRegistry('query');
+    const { app, finish } = createApp({
+      logger,
+      registry,
+      readiness: { elasticsearch: () => esReady(es), redis: () => redisReady(redis) },
+    });
+    const names = indexNames(config.PORTRAIT_PREFIX);
+    app.use(queryRoutes(new Profiles(es, names.profiles)));
+    app.use(segmentRoutes(new SegmentStore(es, names.segments), new SegmentAnalytics(es, names.profiles)));
+    finish();
+    const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
+    lifecycle.defer('http', () => http.close());
+    logger.info({ url: http.url }, 'query listening');
+    return { url: http.url, port: http.port, stop: () => lifecycle.stop() };
+  } catch (error) {
+    await lifecycle.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { indexNames } from '@portrait/shared';
+import { errors, type Client, type estypes } from './elasticsearch';
+
+/** Where the versioned index definitions live (infra/elasticsearch/indices/<name>.json). */
+export const INDEX_DEFINITIONS_DIR = path.resolve(__dirname, '../../../infra/elasticsearch/indices');
+
+export interface IndexDefinition {
+  version: number;
+  description: string;
+  settings: estypes.IndicesIndexSettings;
+  mappings: estypes.MappingTypeMapping;
+}
+
+export type IndexName = 'profiles' | 'events' | 'items' | 'segments';
+
+export function readDefinition(name: IndexName): IndexDefinition {
+  return JSON.parse(readFileSync(path.join(INDEX_DEFINITIONS_DIR, `${name}.json`), 'utf8')) as IndexDefinition;
+}
+
+export interface BootstrapReport {
+  templates: string[];
+  created: string[];
+  /** Aliases whose index is older than its definition: run the migration to roll it out. */
+  outdated: { alias: string; index: string; definitionVersion: number }[];
+}
+
+/**
+ * Idempotent: puts index templates and creates the versioned profile and item indices behind their
+ * aliases. Monthly event indices are created on first write from their template, which also adds them to
+ * the events read alias. Safe to run from several processes at once.
+ */
+export async function bootstrapIndices(client: Client, prefix: string): Promise<BootstrapReport> {
+  const names = indexNames(prefix);
+  const report: BootstrapReport = { templates: [], created: [], outdated: [] };
+
+  for (const [logical, alias] of [
+    ['profiles', names.profiles],
+    ['items', names.items],
+    ['segments', names.segments],
+  ] as const) {
+    const def = readDefinition(logical);
+    const template = `${prefix}-${logical}`;
+    await client.indices.putIndexTemplate({
+      name: template,
+      index_patterns: [`${alias}-v*`],
+      priority: 200,
+      version: def.version,
+      _meta: { description: def.description, managed_by: 'portrait' },
+      template: { settings: def.settings, mappings: def.mappings },
+    });
+    report.templates.push(template);
+    const concrete = `${alias}-v${def.version}`;
+    const current = await aliasTargets(client, alias);
+    if (current.length === 0) {
+      if (await createIndex(client, concrete, { [alias]: { is_write_index: true } })) report.created.push(concrete);
+    } else if (!current.includes(concrete)) {
+      report.outdated.push({ alias, index: current.join(','), definitionVersion: def.version });
+    }
+  }
+
+  const events = readDefinition('events');
+  const eventsTemplate = `${prefix}-events`;
+  await client.indices.putIndexTemplate({
+    name: eventsTemplate,
+    index_patterns: [names.eventsPattern],
+    priority: 200,
+    version: events.version,
+    _meta: { description: events.description, managed_by: 'portrait' },
+    template: { settings: events.settings, mappings: events.mappings, aliases: { [names.events]: {} } },
+  });
+  report.templates.push(eventsTemplate);
+  return report;
+}
+
+async function aliasTargets(client: Client, alias: string): Promise<string[]> {
+  try {
+    return Object.keys(await client.indices.getAlias({ name: alias }));
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.statusCode === 404) return [];
+    throw error;
+  }
+}
+
+async function createIndex(client: Client, index: string, aliases: Record<string, estypes.IndicesAlias>): Promise<boolean> {
+  try {
+    await client.indices.create({ index, aliases });
+    return true;
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception') return false;
+    throw error;
+  }
+}
+
+/** Deletes every index and template of a prefix: used by tests and `wipe`. */
+export async function deletePrefix(client: Client, prefix: string): Promise<void> {
+  // Wildcard deletes are refused by default (action.destructive_requires_name), so resolve names first.
+  const existing = Object.keys(await client.indices.get({ index: `${prefix}-*`, expand_wildcards: 'all', allow_no_indices: true }));
+  if (existing.length > 0) await client.indices.delete({ index: existing, ignore_unavailable: true });
+  for (const name of ['profiles', 'items', 'events', 'segments']) {
+    await client.indices.deleteIndexTemplate({ name: `${prefix}-${name}` }).catch(() => undefined);
+  }
+}

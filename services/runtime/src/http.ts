@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { pinoHttp } from 'pino-http';
+import { Histogram, type Registry } from 'prom-client';
+import { ConflictError, NotFoundError, QueueFullError, UnavailableError, ValidationError, type Issue } from '@portrait/shared';
+import type { Logger } from './logger';
+
+export type ReadinessCheck = () => Promise<boolean>;
+
+export interface AppOptions {
+  logger: Logger;
+  registry: Registry;
+  /** Named dependency checks for /readyz. */
+  readiness: Record<string, ReadinessCheck>;
+  /** Largest accepted JSON body. */
+  bodyLimit?: string;
+}
+
+/**
+ * An Express app with what every Portrait service has: request ids, structured access logs,
+ * strict JSON parsing, /healthz, /readyz and /metrics. Routes are added by the caller, then `finish()`
+ * adds the 404 and error handlers.
+ */
+export function createApp(options: AppOptions): { app: Express; finish: () => void } {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const duration = new Histogram({
+    name: 'portrait_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [options.registry],
+  });
+
+  app.use(
+    pinoHttp({
+      logger: options.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
+    }),
+  );
+  app.use((req, res, next) => {
+    const end = duration.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path;
+      end({ method: req.method, route: route ? `${req.baseUrl}${route}` : 'unmatched', status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const entries = await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
+    );
+    const checks = Object.fromEntries(entries.map(([name, ok]) => [name, ok ? 'up' : 'down']));
+    const ready = entries.every(([, ok]) => ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', options.registry.contentType);
+    res.send(await options.registry.metrics());
+  });
+
+  const finish = (): void => {
+    app.use((req, res) => {
+      res.status(404).json({ error: 'not_found', message: `no route for ${req.method} ${req.path}` });
+    });
+    app.use(errorHandler(options.logger));
+  };
+  return { app, finish };
+}
+
+/** JSON body parsing for API routes: only application/json, bounded size, clear errors. */
+export function jsonBody(limit: string): RequestHandler[] {
+  const requireJson: RequestHandler = (req, _res, next) => {
+    const hasBody = req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding']);
+    if (hasBody && !req.is('application/json')) {
+      next(new UnsupportedMediaTypeError(`expected content-type application/json, got ${req.headers['content-type'] ?? 'none'}`));
+      return;
+    }
+    next();
+  };
+  return [requireJson, express.json({ limit, strict: false })];
+}
+
+export class UnsupportedMediaTypeError extends Error {}
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** The one place errors become HTTP answers; never leaks a stack trace. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const send = (status: number, body: Record<string, unknown>): void => {
+      if (!res.headersSent) res.status(status).json(body);
+      else res.end();
+    };
+    if (error instanceof ValidationError) {
+      send(400, { error: 'validation_failed', message: error.message, issues: error.issues });
+    } else if (error instanceof NotFoundError) {
+      send(404, { error: 'not_found', message: error.message });
+    } else if (error instanceof ConflictError) {
+      send(409, { error: 'conflict', message: error.message });
+    } else if (error instanceof QueueFullError) {
+      res.setHeader('retry-after', String(error.retryAfterSeconds));
+      send(429, { error: 'queue_full', message: error.message, retryAfterSeconds: error.retryAfterSeconds });
+    } else if (error instanceof UnavailableError) {
+      res.setHeader('retry-after', '5');
+      send(503, { error: 'unavailable', dependency: error.dependency, message: error.message });
+    } else if (error instanceof UnsupportedMediaTypeError) {
+      send(415, { error: 'unsupported_media_type', message: error.message });
+    } else if (isBodyParserError(error)) {
+      if (error.type === 'entity.too.large') {
+        send(413, { error: 'payload_too_large', message: `request body exceeds ${error.limit} bytes; split it into smaller batches` });
+      } else if (error.type === 'entity.parse.failed') {
+        const issues: Issue[] = [{ path: '(body)', reason: `malformed JSON: ${error.message}` }];
+        send(400, { error: 'malformed_json', message: 'the request body is not valid JSON', issues });
+      } else {
+        send(error.status ?? 400, { error: 'bad_request', message: error.message });
+      }
+    } else {
+      ((req as { log?: Logger }).log ?? logger).error({ err: error }, 'unhandled error');
+      send(500, { error: 'internal', message: 'internal error; the request id in x-request-id identifies it in the logs' });
+    }
+  };
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return error instanceof Error && typeof (error as BodyParserError).type === 'string' && 'status' in error;
+}
+
+export interface Listening {
+  server: Server;
+  port: number;
+  url: string;
+  /** Stops accepting connections and resolves when in-flight requests have finished. */
+  close: () => Promise<void>;
+}
+
+export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('error', reject);
+    server.once('listening', () => {
+      const actual = (server.address() as AddressInfo).port;
+      server.keepAliveTimeout = 5000;
+      let closing: Promise<void> | undefined;
+      resolve({
+        server,
+        port: actual,
+        url: `http://${host}:${actual}`,
+        close: () =>
+          (closing ??= new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          })),
+      });
+    });
+  });
+}

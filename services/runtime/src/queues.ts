@@ -1,0 +1,65 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { queueNames, type QueuedEvent, type QueuedItem } from '@portrait/shared';
+
+export interface EventsJob {
+  events: QueuedEvent[];
+}
+
+export interface ItemsJob {
+  items: QueuedItem[];
+}
+
+export type IngestJobData = EventsJob | ItemsJob;
+
+/** What a dead-lettered entry holds: the payload that could not be applied, and why. */
+export interface DeadLetter {
+  reason: string;
+  /** Where it failed: e.g. "validation", "profile-write", "event-write", "attempts-exhausted". */
+  stage: string;
+  sourceJobId?: string;
+  failedAt: string;
+  events?: unknown[];
+  items?: unknown[];
+}
+
+/** BullMQ key prefix: `<prefix>` so that several Portraits (and test runs) share one Redis safely. */
+export function bullPrefix(prefix: string): string {
+  return `${prefix}:bull`;
+}
+
+export const INGEST_JOB_OPTIONS: JobsOptions = {
+  // Effectively "until it works" for outages; permanent per-item failures are dead-lettered, not retried.
+  attempts: 1000,
+  backoff: { type: 'capped-exponential' },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 86_400 },
+};
+
+export function createIngestQueue(connection: ConnectionOptions, prefix: string): Queue<IngestJobData> {
+  return new Queue<IngestJobData>(queueNames().ingest, {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: INGEST_JOB_OPTIONS,
+  });
+}
+
+export function createDeadLetterQueue(connection: ConnectionOptions, prefix: string): Queue<DeadLetter> {
+  return new Queue<DeadLetter>(queueNames().deadLetter, {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: { removeOnComplete: false, removeOnFail: false },
+  });
+}
+
+export function createMaintenanceQueue(connection: ConnectionOptions, prefix: string): Queue {
+  return new Queue(queueNames().maintenance, {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: 100, removeOnFail: 100 },
+  });
+}
+
+/** Delay before retry `attemptsMade` (1-based): 500 ms doubling, capped. */
+export function cappedBackoff(attemptsMade: number, capMs: number): number {
+  return Math.min(capMs, 500 * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
+}

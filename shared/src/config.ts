@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import type { Issue } from './errors';
+
+/** Booleans from the environment: only the usual spellings, anything else is an error. */
+export const envBoolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Settings every process shares: where Elasticsearch and Redis are, and the name prefix. */
+export const CommonEnv = z.object({
+  ES_URL: z.url().default('http://127.0.0.1:9200'),
+  ES_USERNAME: z.string().optional(),
+  ES_PASSWORD: z.string().optional(),
+  /** How long a service waits for Elasticsearch at start-up before giving up. */
+  ES_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  PORTRAIT_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _ only (it prefixes index names)')
+    .default('portrait'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PROFILE_HALF_LIFE_DAYS: z.coerce.number().positive().max(3650).default(30),
+  BASE_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('EUR'),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly issues: Issue[]) {
+    super(
+      `invalid configuration:\n${issues.map((i) => `  ${i.path}: ${i.reason}`).join('\n')}\n` +
+        'Fix the environment variables above and start again.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `env` with `schema`, throwing one ConfigError that lists every bad variable. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => ({
+        path: i.path.join('.'),
+        reason: `${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`,
+      })),
+    );
+  }
+  return result.data;
+}

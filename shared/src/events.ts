@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { Limits } from './limits';
+
+/** Client-chosen identifiers: printable, no whitespace, bounded. */
+export const IdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(Limits.maxIdLength, `must be at most ${Limits.maxIdLength} characters`)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -')
+  .refine((id) => id !== '__proto__', 'is reserved');
+
+/** Names that become object keys in the profile state (categories, brands, payment methods). */
+export const KeyName = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => s !== '__proto__', 'is reserved');
+
+export const TimestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:15:00Z' });
+
+const Money = z.number().finite().nonnegative().max(1e9);
+const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
+const CategoryPath = z.array(KeyName(100)).min(1).max(Limits.maxCategoryDepth);
+const Brand = KeyName(100);
+const Quantity = z.number().int().min(1).max(10_000);
+
+/** Optional item facts an event may carry inline; missing ones are looked up in the catalogue. */
+const ItemFacts = {
+  itemId: IdSchema,
+  category: CategoryPath.optional(),
+  brand: Brand.optional(),
+  price: Money.optional(),
+};
+
+const Common = {
+  /** Client-given idempotency key; assigned by ingest when absent. */
+  eventId: IdSchema.optional(),
+  userId: IdSchema,
+  timestamp: TimestampSchema,
+  sessionId: IdSchema.optional(),
+  channel: z.enum(['web', 'app', 'store', 'other']).optional(),
+};
+
+export const PageViewEvent = z.strictObject({
+  ...Common,
+  type: z.literal('page_view'),
+  itemId: IdSchema.optional(),
+  category: CategoryPath.optional(),
+  brand: Brand.optional(),
+  price: Money.optional(),
+  url: z.string().max(2048).optional(),
+});
+
+export const SearchEvent = z.strictObject({
+  ...Common,
+  type: z.literal('search'),
+  query: z.string().trim().min(1, 'must not be blank').max(Limits.maxQueryLength),
+  resultsCount: z.number().int().nonnegative().optional(),
+});
+
+export const AddToCartEvent = z.strictObject({
+  ...Common,
+  type: z.literal('add_to_cart'),
+  ...ItemFacts,
+  quantity: Quantity.default(1),
+});
+
+export const RemoveFromCartEvent = z.strictObject({
+  ...Common,
+  type: z.literal('remove_from_cart'),
+  ...ItemFacts,
+  quantity: Quantity.default(1),
+});
+
+export const OrderLine = z.strictObject({
+  ...ItemFacts,
+  quantity: Quantity,
+  unitPrice: Money,
+});
+
+export const PurchaseEvent = z.strictObject({
+  ...Common,
+  type: z.literal('purchase'),
+  order: z.strictObject({
+    orderId: IdSchema,
+    lines: z.array(OrderLine).min(1, 'an order needs at least one line').max(Limits.maxOrderLines),
+    amount: Money,
+    currency: Currency,
+    paymentMethod: KeyName(50),
+  }),
+});
+
+export const ReviewEvent = z.strictObject({
+  ...Common,
+  type: z.literal('review'),
+  itemId: IdSchema,
+  rating: z.number().int().min(1).max(5),
+  text: z.string().max(Limits.maxReviewText).optional(),
+});
+
+export const Gender = z.enum(['female', 'male', 'other', 'unknown']);
+
+/** Attribute changes; every field optional, `null` clears a value. */
+export const UserAttributes = z
+  .strictObject({
+    gender: Gender.nullable(),
+    birthYear: z.number().int().min(1900).max(2100).nullable(),
+    occupation: z.string().min(1).max(100).nullable(),
+    region: z.string().min(1).max(100).nullable(),
+    city: z.string().min(1).max(100).nullable(),
+    signupDate: TimestampSchema.nullable(),
+    email: z.email('must be an e-mail address').max(254).nullable(),
+    phone: z
+      .string()
+      .regex(/^\+[1-9][0-9]{6,14}$/, 'must be in E.164 form, e.g. +4915112345678')
+      .nullable(),
+    consents: z
+      .strictObject({
+        email: z.boolean(),
+        sms: z.boolean(),
+        push: z.boolean(),
+        ads: z.boolean(),
+        personalization: z.boolean(),
+      })
+      .partial(),
+  })
+  .partial()
+  .refine((a) => Object.keys(a).length > 0, 'at least one attribute is required');
+
+export const UserAttributesEvent = z.strictObject({
+  ...Common,
+  type: z.literal('user_attributes'),
+  attributes: UserAttributes,
+});
+
+/** Every event a client may send. */
+export const EventSchema = z.discriminatedUnion('type', [
+  PageViewEvent,
+  SearchEvent,
+  AddToCartEvent,
+  RemoveFromCartEvent,
+  PurchaseEvent,
+  ReviewEvent,
+  UserAttributesEvent,
+]);
+
+export type IncomingEvent = z.infer<typeof EventSchema>;
+export type EventType = IncomingEvent['type'];
+export type UserAttributesInput = z.infer<typeof UserAttributes>;
+
+export const BEHAVIOUR_TYPES = ['page_view', 'search', 'add_to_cart', 'remove_from_cart', 'purchase', 'review'] as const;
+export type BehaviourType = (typeof BEHAVIOUR_TYPES)[number];
+
+/** An event as queued by ingest: id assigned, receive time stamped, timestamps as epoch ms. */
+export type QueuedEvent = IncomingEvent & {
+  eventId: string;
+  /** Epoch ms when ingest accepted the event. */
+  receivedAt: number;
+};
+
+/** Body of PUT /v1/users/:id/attributes. */
+export const AttributesRequest = z.strictObject({
+  eventId: IdSchema.optional(),
+  timestamp: TimestampSchema.optional(),
+  attributes: UserAttributes,
+});
+
+/** The queued-event schema the indexer re-validates job payloads with. */
+export const QueuedEventSchema = z.intersection(EventSchema, z.object({ eventId: IdSchema, receivedAt: z.number().int().positive() }));

@@ -1,0 +1,11 @@
+/** Hard limits of the ingest API, shared by schemas, services and docs. */
+export const Limits = {
+  maxIdLength: 128,
+  maxBatchEvents: 1000,
+  maxBatchItems: 1000,
+  maxOrderLines: 200,
+  maxQueryLength: 256,
+  maxReviewText: 5000,
+  maxCategoryDepth: 6,
+  maxTags: 50,
+} as const;

@@ -1,0 +1,67 @@
+/** Index, alias and queue names, all derived from one prefix so test runs and tenants never collide. */
+
+export interface IndexNames {
+  /** Read/write alias of the profile index. */
+  profiles: string;
+  /** Read alias spanning every monthly event index. */
+  events: string;
+  /** Read/write alias of the item catalogue index. */
+  items: string;
+  /** Read/write alias of the segment definitions index. */
+  segments: string;
+  /** Pattern matching every monthly event index, for templates and retention. */
+  eventsPattern: string;
+  /** The concrete monthly index an event with this timestamp belongs to. */
+  eventsIndexFor(timestampMs: number): string;
+}
+
+export function indexNames(prefix: string): IndexNames {
+  return {
+    profiles: `${prefix}-profiles`,
+    events: `${prefix}-events`,
+    items: `${prefix}-items`,
+    segments: `${prefix}-segments`,
+    eventsPattern: `${prefix}-events-*`,
+    eventsIndexFor(timestampMs: number): string {
+      const d = new Date(timestampMs);
+      const month = String(d.getUTCMonth() + 1).padStart(2, '0');
+      return `${prefix}-events-${d.getUTCFullYear()}.${month}`;
+    },
+  };
+}
+
+/** Parses the month out of a monthly event index name; undefined for anything else. */
+export function eventsIndexMonth(prefix: string, index: string): { year: number; month: number } | undefined {
+  const m = new RegExp(`^${escapeRegExp(prefix)}-events-(\\d{4})\\.(\\d{2})$`).exec(index);
+  if (!m) return undefined;
+  return { year: Number(m[1]), month: Number(m[2]) };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface QueueNames {
+  /** Events, attribute updates and item upserts, in batches. */
+  ingest: string;
+  /** Batches (or parts of batches) that could not be applied, with the reason. */
+  deadLetter: string;
+  /** Repeatable maintenance: profile refresh, event retention. */
+  maintenance: string;
+}
+
+export function queueNames(): QueueNames {
+  return { ingest: 'ingest', deadLetter: 'dead-letter', maintenance: 'maintenance' };
+}
+
+/** Job names inside the ingest queue. */
+export const JobName = {
+  events: 'events',
+  items: 'items',
+} as const;
+
+/** Job names inside the maintenance queue. */
+export const MaintenanceJob = {
+  refresh: 'refresh-profiles',
+  retention: 'event-retention',
+} as const;

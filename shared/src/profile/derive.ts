@@ -1,0 +1,179 @@
+import { BEHAVIOUR_TYPES, type BehaviourType } from '../events';
+import { decayedValue } from './decay';
+import { WINDOWS_DAYS, type ProfileOptions } from './options';
+import { DAY_MS, dayKey, daysBetween, startOfDay } from './time';
+import type { Consents, Interest, LifecycleStage, ProfileDoc, ProfileState, WindowCounts } from './types';
+
+const AGE_BANDS: [below: number, band: string][] = [
+  [18, 'under-18'],
+  [25, '18-24'],
+  [35, '25-34'],
+  [45, '35-44'],
+  [55, '45-54'],
+  [65, '55-64'],
+];
+
+export function ageBandOf(age: number): string {
+  for (const [below, band] of AGE_BANDS) if (age < below) return band;
+  return '65+';
+}
+
+const round = (n: number, digits = 4): number => {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+};
+
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** Lifecycle by recency: new within 30 days of first activity, then active / at risk / dormant by last activity. */
+export function lifecycleStage(firstSeen: number | undefined, lastSeen: number | undefined, nowMs: number): LifecycleStage {
+  if (firstSeen === undefined || lastSeen === undefined) return 'registered';
+  const sinceLast = daysBetween(lastSeen, nowMs);
+  if (sinceLast > 90) return 'dormant';
+  if (sinceLast > 30) return 'at_risk';
+  if (daysBetween(firstSeen, nowMs) <= 30) return 'new';
+  return 'active';
+}
+
+/**
+ * Computes every indexed profile field from the state, as of `nowMs`. Pure and deterministic:
+ * the periodic refresh calls it with a later "now" to move windows, decay and recency forward.
+ */
+export function deriveProfile(
+  userId: string,
+  state: ProfileState,
+  nowMs: number,
+  updatedAtMs: number,
+  options: ProfileOptions,
+): ProfileDoc {
+  const today = startOfDay(nowMs);
+  const windowStart = (days: number): string => dayKey(today - (days - 1) * DAY_MS);
+  const starts = WINDOWS_DAYS.map(windowStart);
+
+  const counts = {} as Record<BehaviourType, WindowCounts>;
+  for (const type of BEHAVIOUR_TYPES) counts[type] = { d7: 0, d30: 0, d90: 0, lifetime: state.lifetime[type] ?? 0 };
+  let spend30d = 0;
+  let spend90d = 0;
+  let activeDays30 = 0;
+  for (const [day, dayCounts] of Object.entries(state.days)) {
+    const [in7, in30, in90] = starts.map((start) => day >= start);
+    if (!in90) continue;
+    for (const type of BEHAVIOUR_TYPES) {
+      const n = dayCounts[type] ?? 0;
+      const c = counts[type];
+      if (in7) c.d7 += n;
+      if (in30) c.d30 += n;
+      c.d90 += n;
+    }
+    const spend = dayCounts.spend ?? 0;
+    spend90d += spend;
+    if (in30) {
+      spend30d += spend;
+      activeDays30++;
+    }
+  }
+  const eventCount = BEHAVIOUR_TYPES.reduce((sum, t) => sum + counts[t].lifetime, 0);
+
+  const attr = (key: string): unknown => state.attributes[key]?.[0] ?? undefined;
+  const str = (key: string): string | undefined => {
+    const v = attr(key);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const birthYear = attr('birthYear');
+  const age = typeof birthYear === 'number' ? new Date(nowMs).getUTCFullYear() - birthYear : undefined;
+  const consents: Consents = {
+    email: attr('consents.email') === true,
+    sms: attr('consents.sms') === true,
+    push: attr('consents.push') === true,
+    ads: attr('consents.ads') === true,
+    personalization: attr('consents.personalization') === true,
+  };
+
+  const categories = ranked(state.categories, nowMs, options);
+  const brands = ranked(state.brands, nowMs, options);
+
+  const o = state.orders;
+  const totalSpend = o.spend[options.baseCurrency] ?? 0;
+  const monthsBuying = o.first === undefined ? 0 : Math.max(1, (nowMs - o.first) / (30 * DAY_MS));
+
+  return {
+    userId,
+    attributes: {
+      gender: str('gender'),
+      birthYear: typeof birthYear === 'number' ? birthYear : undefined,
+      age,
+      ageBand: age === undefined ? undefined : ageBandOf(age),
+      occupation: str('occupation'),
+      region: str('region'),
+      city: str('city'),
+      signupDate: str('signupDate'),
+      consents,
+    },
+    contact: { email: str('email'), phone: str('phone') },
+    behavior: {
+      counts,
+      eventCount,
+      firstSeen: iso(state.firstSeen),
+      lastSeen: iso(state.lastSeen),
+      activeDays30,
+      recentSearches: state.searches.map(([, query]) => query),
+    },
+    interests: {
+      categories,
+      brands,
+      topCategories: categories.slice(0, options.topInterests).map((i) => i.name),
+      topBrands: brands.slice(0, options.topInterests).map((i) => i.name),
+    },
+    purchases: {
+      orders: o.count,
+      units: o.units,
+      totalSpend: round(totalSpend, 2),
+      avgOrderValue: o.count === 0 ? 0 : round(totalSpend / o.count, 2),
+      spend30d: round(spend30d, 2),
+      spend90d: round(spend90d, 2),
+      currency: options.baseCurrency,
+      otherCurrencies: Object.keys(o.spend)
+        .filter((c) => c !== options.baseCurrency)
+        .sort(),
+      firstPurchaseAt: iso(o.first),
+      lastPurchaseAt: iso(o.last),
+      daysSinceLastPurchase: o.last === undefined ? undefined : daysBetween(o.last, nowMs),
+      ordersPerMonth: monthsBuying === 0 ? 0 : round(o.count / monthsBuying, 3),
+      paymentMethods: Object.keys(o.payment).sort(),
+      preferredPaymentMethod: argMax(o.payment),
+      preferredPriceBand: argMax(o.priceBands),
+    },
+    reviews: {
+      count: state.reviews.count,
+      avgRating: state.reviews.count === 0 ? undefined : round(state.reviews.ratingSum / state.reviews.count, 3),
+    },
+    lifecycle: {
+      stage: lifecycleStage(state.firstSeen, state.lastSeen, nowMs),
+      daysSinceLastSeen: state.lastSeen === undefined ? undefined : daysBetween(state.lastSeen, nowMs),
+    },
+    updatedAt: new Date(updatedAtMs).toISOString(),
+    derivedAt: new Date(nowMs).toISOString(),
+    state,
+  };
+}
+
+/** Interests with a positive decayed score, strongest first (name breaks ties). */
+function ranked(scores: ProfileState['categories'], nowMs: number, options: ProfileOptions): Interest[] {
+  return Object.entries(scores)
+    .map(([name, decayed]) => ({ name, score: round(decayedValue(decayed, nowMs, options.halfLifeDays), 6) }))
+    .filter((i) => i.score > 0)
+    .sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : 1));
+}
+
+function argMax(counts: Record<string, number>): string | undefined {
+  let best: string | undefined;
+  let bestCount = -Infinity;
+  for (const key of Object.keys(counts).sort()) {
+    const n = counts[key] ?? 0;
+    if (n > bestCount) {
+      best = key;
+      bestCount = n;
+    }
+  }
+  return best;
+}

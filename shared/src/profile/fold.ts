@@ -1,0 +1,166 @@
+import type { BehaviourType, QueuedEvent } from '../events';
+import { addDecayed, decayedValue } from './decay';
+import { priceBandOf, RETAINED_DAYS, type ProfileOptions } from './options';
+import { DAY_MS, dayKey, parseTimestamp, startOfDay } from './time';
+import type { ProfileState, Register } from './types';
+
+/** Affinity weight per interaction; reviews use `rating - 3` (a 1-star review lowers interest). */
+const AFFINITY_WEIGHT: Record<Exclude<BehaviourType, 'search' | 'review'>, number> = {
+  page_view: 1,
+  add_to_cart: 3,
+  remove_from_cart: -1,
+  purchase: 5,
+};
+
+export function emptyState(): ProfileState {
+  return {
+    v: 1,
+    days: {},
+    lifetime: {},
+    categories: {},
+    brands: {},
+    attributes: {},
+    searches: [],
+    orders: { count: 0, units: 0, spend: {}, payment: {}, priceBands: {} },
+    reviews: { count: 0, ratingSum: 0 },
+    seen: {},
+    maxReceivedAt: 0,
+  };
+}
+
+/** Canonical application order: event time, then receive time, then id. */
+export function compareEvents(a: QueuedEvent, b: QueuedEvent): number {
+  const ta = parseTimestamp(a.timestamp);
+  const tb = parseTimestamp(b.timestamp);
+  if (ta !== tb) return ta - tb;
+  if (a.receivedAt !== b.receivedAt) return a.receivedAt - b.receivedAt;
+  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+export interface FoldResult {
+  state: ProfileState;
+  /** Events that changed the state (duplicates within the horizon are skipped). */
+  applied: number;
+  duplicates: number;
+}
+
+/**
+ * Folds a batch of one user's events into their state. Pure: the input state is not modified.
+ * The batch is applied in canonical order, so its arrival order never matters, and an event id
+ * already applied within the dedup horizon is skipped, so redelivery changes nothing.
+ */
+export function foldEvents(
+  previous: ProfileState | undefined,
+  events: readonly QueuedEvent[],
+  nowMs: number,
+  options: ProfileOptions,
+  /** The caller owns `previous` and will not use it again: fold into it instead of a copy (saves a deep clone per write). */
+  consume = false,
+): FoldResult {
+  const state: ProfileState = previous ? (consume ? previous : structuredClone(previous)) : emptyState();
+  const ordered = [...events].sort(compareEvents);
+  let applied = 0;
+  let duplicates = 0;
+  for (const event of ordered) {
+    if (state.seen[event.eventId] !== undefined) {
+      duplicates++;
+      continue;
+    }
+    state.seen[event.eventId] = event.receivedAt;
+    state.maxReceivedAt = Math.max(state.maxReceivedAt, event.receivedAt);
+    applyOne(state, event, options);
+    applied++;
+  }
+  pruneState(state, nowMs, options);
+  return { state, applied, duplicates };
+}
+
+function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptions): void {
+  const at = parseTimestamp(event.timestamp);
+  if (event.type === 'user_attributes') {
+    applyAttributes(state, event.attributes, at, event.eventId);
+    return;
+  }
+  const type = event.type;
+  state.lifetime[type] = (state.lifetime[type] ?? 0) + 1;
+  state.firstSeen = state.firstSeen === undefined ? at : Math.min(state.firstSeen, at);
+  state.lastSeen = state.lastSeen === undefined ? at : Math.max(state.lastSeen, at);
+  const day = dayKey(at);
+  const counts = (state.days[day] ??= {});
+  counts[type] = (counts[type] ?? 0) + 1;
+
+  const interest = (weight: number, category?: string[], brand?: string): void => {
+    if (weight === 0) return;
+    const root = category?.[0];
+    if (root) state.categories[root] = addDecayed(state.categories[root], weight, at, options.halfLifeDays);
+    if (brand) state.brands[brand] = addDecayed(state.brands[brand], weight, at, options.halfLifeDays);
+  };
+
+  switch (event.type) {
+    case 'page_view':
+    case 'add_to_cart':
+    case 'remove_from_cart':
+      interest(AFFINITY_WEIGHT[event.type], event.category, event.brand);
+      break;
+    case 'review':
+      state.reviews.count++;
+      state.reviews.ratingSum += event.rating;
+      break;
+    case 'search':
+      state.searches.push([at, event.query, event.eventId]);
+      state.searches.sort((a, b) => b[0] - a[0] || (a[2] < b[2] ? 1 : a[2] > b[2] ? -1 : 0));
+      state.searches.length = Math.min(state.searches.length, options.recentSearches);
+      break;
+    case 'purchase': {
+      const { order } = event;
+      const o = state.orders;
+      o.count++;
+      o.spend[order.currency] = (o.spend[order.currency] ?? 0) + order.amount;
+      if (order.currency === options.baseCurrency) counts.spend = (counts.spend ?? 0) + order.amount;
+      o.first = o.first === undefined ? at : Math.min(o.first, at);
+      o.last = o.last === undefined ? at : Math.max(o.last, at);
+      o.payment[order.paymentMethod] = (o.payment[order.paymentMethod] ?? 0) + 1;
+      for (const line of order.lines) {
+        o.units += line.quantity;
+        const band = priceBandOf(line.unitPrice, options.priceBands);
+        o.priceBands[band] = (o.priceBands[band] ?? 0) + line.quantity;
+        interest(AFFINITY_WEIGHT.purchase, line.category, line.brand);
+      }
+      break;
+    }
+  }
+}
+
+function applyAttributes(state: ProfileState, attributes: Record<string, unknown>, at: number, eventId: string): void {
+  const set = (key: string, value: unknown): void => {
+    const current = state.attributes[key];
+    if (current && (current[1] > at || (current[1] === at && current[2] >= eventId))) return;
+    state.attributes[key] = [value, at, eventId] satisfies Register;
+  };
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === 'consents' && value && typeof value === 'object') {
+      for (const [consent, granted] of Object.entries(value)) set(`consents.${consent}`, granted);
+    } else if (value !== undefined) {
+      set(key, value);
+    }
+  }
+}
+
+/** Drops what no derived field can need any more: old days, forgotten event ids, faint interests. */
+function pruneState(state: ProfileState, nowMs: number, options: ProfileOptions): void {
+  const oldestDay = dayKey(startOfDay(nowMs) - (RETAINED_DAYS - 1) * DAY_MS);
+  for (const day of Object.keys(state.days)) if (day < oldestDay) delete state.days[day];
+  const horizon = state.maxReceivedAt - options.dedupHorizonMs;
+  for (const [id, receivedAt] of Object.entries(state.seen)) if (receivedAt < horizon) delete state.seen[id];
+  state.categories = strongest(state.categories, nowMs, options);
+  state.brands = strongest(state.brands, nowMs, options);
+}
+
+function strongest(scores: ProfileState['categories'], nowMs: number, options: ProfileOptions): ProfileState['categories'] {
+  const entries = Object.entries(scores);
+  if (entries.length <= options.maxInterests) return scores;
+  entries.sort(
+    ([ka, a], [kb, b]) => decayedValue(b, nowMs, options.halfLifeDays) - decayedValue(a, nowMs, options.halfLifeDays) || (ka < kb ? -1 : 1),
+  );
+  return Object.fromEntries(entries.slice(0, options.maxInterests));
+}

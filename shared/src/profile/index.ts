@@ -1,0 +1,6 @@
+export * from './types';
+export * from './options';
+export * from './time';
+export * from './decay';
+export { foldEvents, emptyState, compareEvents, type FoldResult } from './fold';
+export { deriveProfile, lifecycleStage, ageBandOf } from './derive';

@@ -1,0 +1,119 @@
+import type { BehaviourType } from '../events';
+import type { Decayed } from './decay';
+
+export type DayCounts = Partial<Record<BehaviourType, number>> & {
+  /** Spend in the base currency on this day. */
+  spend?: number;
+};
+
+/** A last-writer-wins register: value, event time, event id (tie-break). */
+export type Register = [value: unknown, atMs: number, eventId: string];
+
+/**
+ * Everything the fold needs to go on: stored with the profile, not indexed.
+ * Every indexed field is derived from this state and "now", so time can move without events.
+ */
+export interface ProfileState {
+  v: 1;
+  /** Per UTC day (`YYYY-MM-DD`) counts for the last RETAINED_DAYS days by event time. */
+  days: Record<string, DayCounts>;
+  lifetime: Partial<Record<BehaviourType, number>>;
+  firstSeen?: number;
+  lastSeen?: number;
+  categories: Record<string, Decayed>;
+  brands: Record<string, Decayed>;
+  attributes: Record<string, Register>;
+  /** Newest first: [event time, query, event id]. */
+  searches: [number, string, string][];
+  orders: {
+    count: number;
+    units: number;
+    spend: Record<string, number>;
+    first?: number;
+    last?: number;
+    payment: Record<string, number>;
+    priceBands: Record<string, number>;
+  };
+  reviews: { count: number; ratingSum: number };
+  /** Applied event ids with their receive time, within the dedup horizon. */
+  seen: Record<string, number>;
+  maxReceivedAt: number;
+}
+
+export interface WindowCounts {
+  d7: number;
+  d30: number;
+  d90: number;
+  lifetime: number;
+}
+
+export interface Interest {
+  name: string;
+  score: number;
+}
+
+export type LifecycleStage = 'registered' | 'new' | 'active' | 'at_risk' | 'dormant';
+
+export interface Consents {
+  email: boolean;
+  sms: boolean;
+  push: boolean;
+  ads: boolean;
+  personalization: boolean;
+}
+
+/** The profile document as stored in Elasticsearch. */
+export interface ProfileDoc {
+  userId: string;
+  attributes: {
+    gender?: string;
+    birthYear?: number;
+    age?: number;
+    ageBand?: string;
+    occupation?: string;
+    region?: string;
+    city?: string;
+    signupDate?: string;
+    consents: Consents;
+  };
+  /** PII: not searchable, only read back for exports. */
+  contact: { email?: string; phone?: string };
+  behavior: {
+    counts: Record<BehaviourType, WindowCounts>;
+    eventCount: number;
+    firstSeen?: string;
+    lastSeen?: string;
+    activeDays30: number;
+    recentSearches: string[];
+  };
+  interests: {
+    categories: Interest[];
+    brands: Interest[];
+    topCategories: string[];
+    topBrands: string[];
+  };
+  purchases: {
+    orders: number;
+    units: number;
+    totalSpend: number;
+    avgOrderValue: number;
+    spend30d: number;
+    spend90d: number;
+    currency: string;
+    otherCurrencies: string[];
+    firstPurchaseAt?: string;
+    lastPurchaseAt?: string;
+    daysSinceLastPurchase?: number;
+    ordersPerMonth: number;
+    paymentMethods: string[];
+    preferredPaymentMethod?: string;
+    preferredPriceBand?: string;
+  };
+  reviews: { count: number; avgRating?: number };
+  lifecycle: { stage: LifecycleStage; daysSinceLastSeen?: number };
+  /** When the fold last applied events. */
+  updatedAt: string;
+  /** The "now" the time-relative fields were computed for. */
+  derivedAt: string;
+  state: ProfileState;
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+/** Profile fields exposed to free-text search; PII (contact) and internal state never are. */
+export const SEARCHABLE_FIELDS = [
+  'userId',
+  'attributes.region.text',
+  'attributes.city.text',
+  'attributes.occupation.text',
+  'behavior.recentSearches',
+  'interests.topCategories.text',
+  'interests.topBrands.text',
+] as const;
+
+export const FACETS = {
+  region: 'attributes.region',
+  gender: 'attributes.gender',
+  ageBand: 'attributes.ageBand',
+  category: 'interests.topCategories',
+  lifecycle: 'lifecycle.stage',
+} as const;
+export type Facet = keyof typeof FACETS;
+
+const SORTS = {
+  lastSeen: 'behavior.lastSeen',
+  firstSeen: 'behavior.firstSeen',
+  totalSpend: 'purchases.totalSpend',
+  orders: 'purchases.orders',
+  eventCount: 'behavior.eventCount',
+  updatedAt: 'updatedAt',
+} as const;
+
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+const num = z.coerce.number().finite();
+const date = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+
+export const ProfileSearchParams = z
+  .strictObject({
+    q: z.string().trim().max(500).optional(),
+    region: list.optional(),
+    city: list.optional(),
+    gender: list.optional(),
+    ageBand: list.optional(),
+    lifecycle: list.optional(),
+    category: list.optional(),
+    brand: list.optional(),
+    paymentMethod: list.optional(),
+    consent: z.enum(['email', 'sms', 'push', 'ads', 'personalization']).optional(),
+    minOrders: num.int().min(0).optional(),
+    minSpend: num.min(0).optional(),
+    maxSpend: num.min(0).optional(),
+    lastSeenAfter: date.optional(),
+    lastSeenBefore: date.optional(),
+    sort: z
+      .string()
+      .regex(
+        new RegExp(`^-?(relevance|${Object.keys(SORTS).join('|')})$`),
+        `one of relevance, ${Object.keys(SORTS).join(', ')}, with - for descending`,
+      )
+      .optional(),
+    page: z.coerce.number().int().min(1).max(1000).default(1),
+    size: z.coerce.number().int().min(0).max(100).default(20),
+    cursor: z.string().max(2000).optional(),
+    facets: list.pipe(z.array(z.enum(Object.keys(FACETS) as [Facet, ...Facet[]]))).optional(),
+  })
+  .refine((p) => p.minSpend === undefined || p.maxSpend === undefined || p.minSpend <= p.maxSpend, {
+    message: 'minSpend must not exceed maxSpend',
+    path: ['minSpend'],
+  })
+  .refine((p) => (p.page - 1) * p.size + p.size <= 10_000, {
+    message: 'page * size must stay within 10000; use cursor to go deeper',
+    path: ['page'],
+  })
+  .refine((p) => p.cursor === undefined || p.page === 1, { message: 'use either page or cursor', path: ['cursor'] });
+
+export type ProfileSearchInput = z.input<typeof ProfileSearchParams>;
+export type ProfileSearch = z.output<typeof ProfileSearchParams>;
+
+type Json = Record<string, unknown>;
+
+export function encodeCursor(sort: unknown[]): string {
+  return Buffer.from(JSON.stringify(sort)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): unknown[] | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    return Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the Elasticsearch search body for a profile search. Pure. */
+export function buildProfileSearch(params: ProfileSearch, searchAfter?: unknown[]): Json {
+  const filter: Json[] = [];
+  const terms = (field: string, values: string[] | undefined): void => {
+    if (values && values.length > 0) filter.push({ terms: { [field]: values } });
+  };
+  terms('attributes.region', params.region);
+  terms('attributes.city', params.city);
+  terms('attributes.gender', params.gender);
+  terms('attributes.ageBand', params.ageBand);
+  terms('lifecycle.stage', params.lifecycle);
+  terms('interests.topCategories', params.category);
+  terms('interests.topBrands', params.brand);
+  terms('purchases.paymentMethods', params.paymentMethod);
+  if (params.consent) filter.push({ term: { [`attributes.consents.${params.consent}`]: true } });
+  if (params.minOrders !== undefined) filter.push({ range: { 'purchases.orders': { gte: params.minOrders } } });
+  if (params.minSpend !== undefined || params.maxSpend !== undefined) {
+    filter.push({ range: { 'purchases.totalSpend': { gte: params.minSpend, lte: params.maxSpend } } });
+  }
+  if (params.lastSeenAfter || params.lastSeenBefore) {
+    filter.push({ range: { 'behavior.lastSeen': { gte: params.lastSeenAfter, lt: params.lastSeenBefore } } });
+  }
+  const must: Json[] = params.q
+    ? [{ simple_query_string: { query: params.q, fields: [...SEARCHABLE_FIELDS], default_operator: 'and', lenient: true } }]
+    : [];
+
+  const sortKey = params.sort ?? (params.q ? 'relevance' : '-lastSeen');
+  const desc = sortKey.startsWith('-');
+  const key = sortKey.replace(/^-/, '');
+  const sort: Json[] =
+    key === 'relevance'
+      ? [{ _score: { order: 'desc' } }]
+      : [{ [SORTS[key as keyof typeof SORTS]]: { order: desc ? 'desc' : 'asc', missing: '_last' } }];
+  sort.push({ userId: { order: 'asc' } });
+
+  const facets = params.facets ?? (Object.keys(FACETS) as Facet[]);
+  const aggs = Object.fromEntries(facets.map((f) => [f, { terms: { field: FACETS[f], size: 10 } }]));
+
+  return {
+    query: { bool: { must, filter } },
+    sort,
+    size: params.size,
+    ...(searchAfter ? { search_after: searchAfter } : { from: (params.page - 1) * params.size }),
+    track_total_hits: true,
+    aggs,
+    _source: { excludes: ['state', 'contact'] },
+  };
+}

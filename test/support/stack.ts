@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createLogger, createEsClient, createRedis, deletePrefix, type Client, type Redis } from '@portrait/runtime';
+import { loadIngestConfig, startIngest, type IngestService } from '@portrait/ingest';
+import { loadIndexerConfig, startIndexer, type IndexerService } from '@portrait/indexer';
+import { loadQueryConfig, startQuery, type QueryService } from '@portrait/query';
+
+export const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9200';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+
+/** A fresh name prefix per test file: its own indices, queues and dedup keys. */
+export function testPrefix(label: string): string {
+  return `t-${label}-${randomUUID().slice(0, 8)}`;
+}
+
+export type Env = Record<string, string>;
+
+/** Environment shared by services in tests: quiet logs, fast retries and stall detection. */
+export function baseEnv(prefix: string, extra: Env = {}): Env {
+  return {
+    ES_URL,
+    REDIS_URL,
+    PORTRAIT_PREFIX: prefix,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    INGEST_PORT: '0',
+    QUERY_PORT: '0',
+    INDEXER_PORT: '0',
+    INDEXER_LOCK_MS: '3000',
+    INDEXER_STALLED_CHECK_MS: '1000',
+    INDEXER_RETRY_CAP_MS: '1000',
+    ES_WAIT_SECONDS: '120',
+    ...extra,
+  };
+}
+
+const silent = () => createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+export function ingest(env: Env): Promise<IngestService> {
+  return startIngest(loadIngestConfig(env), silent());
+}
+
+export function indexer(env: Env): Promise<IndexerService> {
+  return startIndexer(loadIndexerConfig(env), silent());
+}
+
+export function query(env: Env): Promise<QueryService> {
+  return startQuery(loadQueryConfig(env), silent());
+}
+
+/** An indexer in its own OS process, so a test can kill it outright. */
+export function indexerProcess(env: Env): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/indexer/src/main.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+export function esClient(): Client {
+  return createEsClient({ url: ES_URL });
+}
+
+export function redisClient(url = REDIS_URL): Redis {
+  return createRedis(url, 'worker');
+}
+
+/** Removes everything a prefix created: indices, templates, queues and keys. */
+export async function cleanup(prefix: string, es: Client, redis: Redis): Promise<void> {
+  await deletePrefix(es, prefix);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface HttpResult<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function http<T = any>(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<T>> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (e.g. /metrics)
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}

@@ -1,0 +1,254 @@
+import fc from 'fast-check';
+import {
+  DEFAULT_PROFILE_OPTIONS as OPTS,
+  deriveProfile,
+  foldEvents,
+  lifecycleStage,
+  ageBandOf,
+  type QueuedEvent,
+  type ProfileState,
+} from '@portrait/shared';
+import { queued } from '../support/events';
+
+const NOW = Date.parse('2026-11-23T12:00:00.000Z');
+const DAY = 86_400_000;
+const at = (daysAgo: number): string => new Date(NOW - daysAgo * DAY).toISOString();
+
+const fold = (events: QueuedEvent[], state?: ProfileState): ProfileState => foldEvents(state, events, NOW, OPTS).state;
+const derive = (state: ProfileState, now = NOW) => deriveProfile('u1', state, now, NOW, OPTS);
+
+describe('foldEvents', () => {
+  it('counts each behaviour per window and lifetime by event time', () => {
+    const state = fold([
+      queued({ type: 'page_view', timestamp: at(0) }),
+      queued({ type: 'page_view', timestamp: at(6) }),
+      queued({ type: 'page_view', timestamp: at(8) }),
+      queued({ type: 'page_view', timestamp: at(45) }),
+      queued({ type: 'page_view', timestamp: at(200) }),
+    ]);
+    expect(derive(state).behavior.counts.page_view).toEqual({ d7: 2, d30: 3, d90: 4, lifetime: 5 });
+  });
+
+  it('moves window counts as time passes without new events', () => {
+    const state = fold([queued({ type: 'search', query: 'shoes', timestamp: at(5) })]);
+    expect(derive(state).behavior.counts.search.d7).toBe(1);
+    const later = derive(state, NOW + 3 * DAY);
+    expect(later.behavior.counts.search).toEqual({ d7: 0, d30: 1, d90: 1, lifetime: 1 });
+    expect(later.lifecycle.daysSinceLastSeen).toBe(8);
+  });
+
+  it('summarises purchases: orders, spend, average, payment methods and price band', () => {
+    const state = fold([
+      queued({
+        type: 'purchase',
+        timestamp: at(10),
+        order: {
+          orderId: 'o1',
+          currency: 'EUR',
+          amount: 120,
+          paymentMethod: 'card',
+          lines: [
+            { itemId: 'i1', quantity: 2, unitPrice: 50, category: ['Shoes'], brand: 'Acme' },
+            { itemId: 'i2', quantity: 1, unitPrice: 20, category: ['Socks'] },
+          ],
+        },
+      }),
+      queued({
+        type: 'purchase',
+        timestamp: at(2),
+        order: {
+          orderId: 'o2',
+          currency: 'EUR',
+          amount: 30,
+          paymentMethod: 'paypal',
+          lines: [{ itemId: 'i3', quantity: 1, unitPrice: 30 }],
+        },
+      }),
+      queued({
+        type: 'purchase',
+        timestamp: at(1),
+        order: { orderId: 'o3', currency: 'USD', amount: 99, paymentMethod: 'card', lines: [{ itemId: 'i3', quantity: 1, unitPrice: 30 }] },
+      }),
+    ]);
+    const p = derive(state).purchases;
+    expect(p.orders).toBe(3);
+    expect(p.units).toBe(5);
+    expect(p.totalSpend).toBe(150);
+    expect(p.avgOrderValue).toBe(50);
+    expect(p.spend30d).toBe(150);
+    expect(p.otherCurrencies).toEqual(['USD']);
+    expect(p.paymentMethods).toEqual(['card', 'paypal']);
+    expect(p.preferredPaymentMethod).toBe('card');
+    expect(p.preferredPriceBand).toBe('mid');
+    expect(p.daysSinceLastPurchase).toBe(1);
+    expect(p.lastPurchaseAt).toBe(at(1));
+  });
+
+  it('decays interest so that old interest fades behind recent interest', () => {
+    const state = fold([
+      ...Array.from({ length: 3 }, () => queued({ type: 'page_view', category: ['Garden'], timestamp: at(90) })),
+      queued({ type: 'page_view', category: ['Books'], brand: 'Penguin', timestamp: at(1) }),
+    ]);
+    const profile = derive(state);
+    expect(profile.interests.topCategories).toEqual(['Books', 'Garden']);
+    const garden = profile.interests.categories.find((c) => c.name === 'Garden')!;
+    expect(garden.score).toBeCloseTo(3 / 8, 4); // three half-lives at 30 days each
+    expect(profile.interests.topBrands).toEqual(['Penguin']);
+  });
+
+  it('keeps the newest searches first, bounded', () => {
+    const events = Array.from({ length: 15 }, (_, i) => queued({ type: 'search', query: `q${i}`, timestamp: at(15 - i) }));
+    const profile = derive(fold(events));
+    expect(profile.behavior.recentSearches).toHaveLength(OPTS.recentSearches);
+    expect(profile.behavior.recentSearches[0]).toBe('q14');
+  });
+
+  it('applies attribute updates last-writer-wins by event time, null clears', () => {
+    const state = fold([
+      queued({ type: 'user_attributes', timestamp: at(1), attributes: { region: 'Bavaria', birthYear: 1990, consents: { email: true } } }),
+      queued({ type: 'user_attributes', timestamp: at(3), attributes: { region: 'Berlin', city: 'Berlin' } }),
+      queued({ type: 'user_attributes', timestamp: at(0), attributes: { city: null, consents: { sms: true } } }),
+    ]);
+    const a = derive(state).attributes;
+    expect(a.region).toBe('Bavaria');
+    expect(a.city).toBeUndefined();
+    expect(a.age).toBe(36);
+    expect(a.ageBand).toBe('35-44');
+    expect(a.consents).toEqual({ email: true, sms: true, push: false, ads: false, personalization: false });
+    expect(derive(state).lifecycle.stage).toBe('registered');
+  });
+
+  it('skips an event id it has already applied', () => {
+    const e = queued({ type: 'add_to_cart', itemId: 'i1', quantity: 1, timestamp: at(0) });
+    const once = foldEvents(undefined, [e], NOW, OPTS);
+    const twice = foldEvents(once.state, [e], NOW, OPTS);
+    expect(twice.duplicates).toBe(1);
+    expect(twice.applied).toBe(0);
+    expect(twice.state).toEqual(once.state);
+  });
+
+  it('does not modify the state it is given', () => {
+    const s1 = fold([queued({ type: 'page_view', timestamp: at(0) })]);
+    const snapshot = structuredClone(s1);
+    fold([queued({ type: 'page_view', timestamp: at(0) })], s1);
+    expect(s1).toEqual(snapshot);
+  });
+});
+
+describe('lifecycleStage and age bands', () => {
+  it.each([
+    [undefined, undefined, 'registered'],
+    [5, 1, 'new'],
+    [100, 10, 'active'],
+    [100, 45, 'at_risk'],
+    [300, 120, 'dormant'],
+  ] as const)('first seen %p days ago, last seen %p days ago -> %s', (first, last, stage) => {
+    expect(
+      lifecycleStage(first === undefined ? undefined : NOW - first * DAY, last === undefined ? undefined : NOW - last * DAY, NOW),
+    ).toBe(stage);
+  });
+
+  it.each([
+    [17, 'under-18'],
+    [18, '18-24'],
+    [34, '25-34'],
+    [64, '55-64'],
+    [65, '65+'],
+  ])('age %p is in band %s', (age, band) => expect(ageBandOf(age)).toBe(band));
+});
+
+// ---- properties -------------------------------------------------------------------------------
+
+const arbEvent: fc.Arbitrary<QueuedEvent> = fc
+  .record({
+    id: fc.uuid(),
+    daysAgo: fc.integer({ min: 0, max: 120 }),
+    recvOffset: fc.integer({ min: 0, max: 5000 }),
+    kind: fc.constantFrom('page_view', 'search', 'add_to_cart', 'purchase', 'review', 'user_attributes'),
+    cat: fc.constantFrom('A', 'B', 'C'),
+    brand: fc.constantFrom('x', 'y'),
+    n: fc.integer({ min: 1, max: 5 }),
+    price: fc.integer({ min: 1, max: 900 }),
+    region: fc.constantFrom('north', 'south', null),
+  })
+  .map(({ id, daysAgo, recvOffset, kind, cat, brand, n, price, region }) => {
+    const timestamp = new Date(NOW - daysAgo * DAY - recvOffset).toISOString();
+    const base = { eventId: id, userId: 'u1', timestamp, receivedAt: NOW - recvOffset };
+    switch (kind) {
+      case 'page_view':
+        return { ...base, type: 'page_view', itemId: 'i', category: [cat], brand } as QueuedEvent;
+      case 'search':
+        return { ...base, type: 'search', query: `${cat}${n}` } as QueuedEvent;
+      case 'add_to_cart':
+        return { ...base, type: 'add_to_cart', itemId: 'i', quantity: n, category: [cat] } as QueuedEvent;
+      case 'purchase':
+        return {
+          ...base,
+          type: 'purchase',
+          order: {
+            orderId: id,
+            currency: 'EUR',
+            amount: price * n,
+            paymentMethod: brand,
+            lines: [{ itemId: 'i', quantity: n, unitPrice: price, category: [cat], brand }],
+          },
+        } as QueuedEvent;
+      case 'review':
+        return { ...base, type: 'review', itemId: 'i', rating: n } as QueuedEvent;
+      default:
+        return { ...base, type: 'user_attributes', attributes: { region } } as QueuedEvent;
+    }
+  });
+
+/** Derived profile with floating-point interest scores rounded, for comparisons across fold orders. */
+const comparable = (state: ProfileState) => {
+  const doc = derive(state);
+  const { state: _ignored, ...rest } = doc;
+  return JSON.parse(JSON.stringify(rest, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 1e6) / 1e6 : v)));
+};
+
+describe('fold properties', () => {
+  it('gives the same profile whatever the order of events within a batch', () => {
+    fc.assert(
+      fc.property(fc.array(arbEvent, { maxLength: 40 }), fc.func(fc.integer()), (events, key) => {
+        const shuffled = [...events].sort((a, b) => key(a) - key(b));
+        expect(fold(shuffled)).toEqual(fold(events));
+      }),
+    );
+  });
+
+  it('gives the same profile whether events arrive in one batch or many', () => {
+    fc.assert(
+      fc.property(fc.array(arbEvent, { maxLength: 40 }), fc.integer({ min: 1, max: 40 }), (events, cut) => {
+        const split = fold(events.slice(cut), fold(events.slice(0, cut)));
+        expect(comparable(split)).toEqual(comparable(fold(events)));
+      }),
+    );
+  });
+
+  it('applying any event twice equals applying it once', () => {
+    fc.assert(
+      fc.property(fc.array(arbEvent, { minLength: 1, maxLength: 30 }), fc.nat(), (events, pick) => {
+        const again = events[pick % events.length]!;
+        expect(fold([again], fold(events))).toEqual(fold(events));
+        expect(fold([...events, again])).toEqual(fold(events));
+      }),
+    );
+  });
+
+  it('window counts never exceed the next wider window, and sum to the event count', () => {
+    fc.assert(
+      fc.property(fc.array(arbEvent, { maxLength: 40 }), (events) => {
+        const p = derive(fold(events));
+        let total = 0;
+        for (const c of Object.values(p.behavior.counts)) {
+          expect(c.d7).toBeLessThanOrEqual(c.d30);
+          expect(c.d30).toBeLessThanOrEqual(c.d90);
+          expect(c.d90).toBeLessThanOrEqual(c.lifetime);
+          total += c.lifetime;
+        }
+        expect(total).toBe(events.filter((e) => e.type !== 'user_attributes').length);
+      }),
+    );
+  });
+});
