@@ -1,4 +1,11 @@
-import { NotFoundError, ValidationError, compileSegment, parseSegmentDefinition, segmentPredicate, type ProfileDoc } from '@portrait/shared';
+import {
+  NotFoundError,
+  ValidationError,
+  compileSegment,
+  parseSegmentDefinition,
+  segmentPredicate,
+  type ProfileDoc,
+} from '@portrait/shared';
 import { errors, withEs, type Client, type estypes } from '@portrait/runtime';
 import type { PublicProfile } from '../profiles';
 import type { Segment } from './store';
@@ -62,7 +69,11 @@ export class SegmentAnalytics {
     return { count: total, sample: res.hits.hits.map((h) => h._source!) };
   }
 
-  async breakdown(definition: Definition, by: Breakdown[], size = 10): Promise<{ count: number; breakdowns: Record<string, { value: string; count: number }[]> }> {
+  async breakdown(
+    definition: Definition,
+    by: Breakdown[],
+    size = 10,
+  ): Promise<{ count: number; breakdowns: Record<string, { value: string; count: number }[]> }> {
     const res = await withEs(() =>
       this.es.search({
         index: this.profiles,

@@ -19,7 +19,12 @@ const BreakdownQuery = z.strictObject({
   by: z
     .string()
     .default(breakdownNames.join(','))
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(breakdownNames)).min(1)),
   size: z.coerce.number().int().min(1).max(100).default(10),
 });

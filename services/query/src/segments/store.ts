@@ -65,7 +65,8 @@ export class SegmentStore {
       try {
         await this.es.create({ index: this.alias, id: segmentId, document: segment, refresh: 'wait_for' });
       } catch (error) {
-        if (error instanceof errors.ResponseError && error.statusCode === 409) throw new ConflictError(`segment ${segmentId} already exists`);
+        if (error instanceof errors.ResponseError && error.statusCode === 409)
+          throw new ConflictError(`segment ${segmentId} already exists`);
         throw error;
       }
     });
@@ -107,7 +108,10 @@ export class SegmentStore {
         ? {
             version: segment.version + 1,
             definition: input.definition,
-            versions: [...segment.versions, { version: segment.version + 1, name: input.name, definition: input.definition, createdAt: at }],
+            versions: [
+              ...segment.versions,
+              { version: segment.version + 1, name: input.name, definition: input.definition, createdAt: at },
+            ],
           }
         : {}),
     };
@@ -146,7 +150,9 @@ export class SegmentStore {
         });
       } catch (error) {
         if (error instanceof errors.ResponseError && error.statusCode === 409) {
-          throw new ConflictError(`segment ${segment.segmentId} was changed by someone else meanwhile; reload it and apply your change again`);
+          throw new ConflictError(
+            `segment ${segment.segmentId} was changed by someone else meanwhile; reload it and apply your change again`,
+          );
         }
         throw error;
       }
