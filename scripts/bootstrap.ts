@@ -1,4 +1,8 @@
-/** Applies index templates and creates the versioned indices behind their aliases. Idempotent. */
+/**
+ * Applies index templates and creates the versioned indices behind their aliases. Idempotent.
+ * With `--list-outdated`, prints on stdout the logical names (profiles, items, segments) whose index is
+ * older than its definition, one per line, for `npm start` to migrate them.
+ */
 import { CommonEnv, parseEnv } from '@portrait/shared';
 import { bootstrapIndices, createEsClient, waitForEs } from '@portrait/runtime';
 
@@ -10,8 +14,9 @@ async function main(): Promise<void> {
     const report = await bootstrapIndices(es, config.PORTRAIT_PREFIX);
     process.stderr.write(`templates: ${report.templates.join(', ')}\ncreated: ${report.created.join(', ') || 'nothing (already there)'}\n`);
     for (const o of report.outdated) {
+      if (process.argv.includes('--list-outdated')) process.stdout.write(`${o.alias.slice(config.PORTRAIT_PREFIX.length + 1)}\n`);
       process.stderr.write(
-        `outdated: ${o.alias} -> ${o.index}, definition is v${o.definitionVersion}; run npm run migrate -- ${o.alias.endsWith('-items') ? 'items' : 'profiles'}\n`,
+        `outdated: ${o.alias} -> ${o.index}, definition is v${o.definitionVersion}; run npm run migrate -- ${o.alias.slice(config.PORTRAIT_PREFIX.length + 1)}\n`,
       );
     }
   } finally {

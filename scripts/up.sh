@@ -40,6 +40,13 @@ wait_ready() {
   info "$name ready on http://127.0.0.1:$port"
 }
 
+step "Preparing indices"
+# A definition newer than its index (an upgrade) is rolled out before the services write to it.
+for name in $(npx tsx scripts/bootstrap.ts --list-outdated); do
+  info "index $name is older than its definition: migrating"
+  npx tsx scripts/migrate.ts "$name"
+done
+
 step "Starting services"
 start_service ingest 3001
 start_service indexer 3002

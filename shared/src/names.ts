@@ -46,12 +46,14 @@ export interface QueueNames {
   ingest: string;
   /** Batches (or parts of batches) that could not be applied, with the reason. */
   deadLetter: string;
-  /** Repeatable maintenance: profile refresh, event retention. */
+  /** Repeatable maintenance: profile refresh, event retention, segment backfill and reconciliation. */
   maintenance: string;
+  /** Segment entries and exits, for marketing tools to consume (job name `entered` or `exited`). */
+  segmentChanges: string;
 }
 
 export function queueNames(): QueueNames {
-  return { ingest: 'ingest', deadLetter: 'dead-letter', maintenance: 'maintenance' };
+  return { ingest: 'ingest', deadLetter: 'dead-letter', maintenance: 'maintenance', segmentChanges: 'segment-changes' };
 }
 
 /** Job names inside the ingest queue. */
@@ -64,4 +66,13 @@ export const JobName = {
 export const MaintenanceJob = {
   refresh: 'refresh-profiles',
   retention: 'event-retention',
+  /** Brings one segment's materialized membership in line with its definition (data: `{ segmentId }`). */
+  segmentBackfill: 'segment-backfill',
+  /** Reconciles every segment: relative-time conditions move as time passes. */
+  segmentReconcile: 'segment-reconcile',
 } as const;
+
+/** Redis key bumped on every segment save or delete, so indexers reload definitions at their next write. */
+export function segmentsGenerationKey(prefix: string): string {
+  return `${prefix}:segments:generation`;
+}

@@ -11,8 +11,8 @@ import {
   type ProfileDoc,
   type QueuedEvent,
 } from '@portrait/shared';
-import { applyRetention, refreshProfiles } from '@portrait/indexer';
-import { bootstrapIndices, createLogger, errors, type Client, type Redis } from '@portrait/runtime';
+import { applyRetention, refreshProfiles, SegmentRegistry } from '@portrait/indexer';
+import { bootstrapIndices, createLogger, createSegmentChangesQueue, errors, type Client, type Redis } from '@portrait/runtime';
 import { ProfileSearchParams } from '@portrait/shared';
 import { cleanup, esClient, redisClient, testPrefix } from '../support/stack';
 
@@ -222,7 +222,12 @@ it('creates monthly event indices from the template, behind the read alias, and 
   expect((await es.count({ index: names.events })).count).toBe(1);
 });
 
-it('refreshes time-relative fields of untouched profiles through a point-in-time walk', async () => {
+it('refreshes time-relative fields and segment membership of untouched profiles through a point-in-time walk', async () => {
+  const changes = createSegmentChangesQueue(redis, prefix);
+  const logger = createLogger('t', 'silent');
+  const segments = new SegmentRegistry(es, names.segments, redis, prefix, changes, logger);
+  const recent = { segmentId: 'viewed-this-week', version: 1, status: 'active', definition: { event: { type: 'page_view', inLastDays: 7 } } };
+  await es.index({ index: names.segments, id: recent.segmentId, document: recent, refresh: true });
   const tenDaysAgo = Date.now() - 10 * DAY;
   for (let i = 0; i < 25; i++) {
     const doc = profile(
@@ -230,17 +235,24 @@ it('refreshes time-relative fields of untouched profiles through a point-in-time
       [ev({ type: 'page_view', timestamp: new Date(tenDaysAgo - 3 * DAY).toISOString() }, 100 + i)],
       tenDaysAgo,
     );
-    await es.index({ index: names.profiles, id: doc.userId, document: doc });
+    // As the indexer wrote it ten days ago: a page view in the last 7 days then.
+    await es.index({ index: names.profiles, id: doc.userId, document: { ...doc, segments: [recent.segmentId] } });
   }
   await es.indices.refresh({ index: names.profiles });
   const before = await es.get<ProfileDoc>({ index: names.profiles, id: 'r-0' });
   expect(before._source!.behavior.counts.page_view.d7).toBe(1);
-  const report = await refreshProfiles(es, names.profiles, DEFAULT_PROFILE_OPTIONS, Date.now(), 10, createLogger('t', 'silent'));
+  const report = await refreshProfiles(es, names.profiles, DEFAULT_PROFILE_OPTIONS, Date.now(), 10, logger, segments);
   expect(report.refreshed).toBeGreaterThanOrEqual(25);
-  const after = await es.get<ProfileDoc>({ index: names.profiles, id: 'r-0' });
+  expect(report.segmentChanges).toBe(25);
+  const after = await es.get<ProfileDoc & { segments: string[] }>({ index: names.profiles, id: 'r-0' });
   expect(after._source!.behavior.counts.page_view).toEqual({ d7: 0, d30: 1, d90: 1, lifetime: 1 });
   expect(after._source!.lifecycle.daysSinceLastSeen).toBe(13);
+  expect(after._source!.segments).toEqual([]);
+  const exits = await changes.getJobs(['waiting']);
+  expect(exits.filter((j) => j.name === 'exited' && j.data.segmentId === recent.segmentId)).toHaveLength(25);
   // A second pass finds nothing stale.
   await es.indices.refresh({ index: names.profiles });
-  expect((await refreshProfiles(es, names.profiles, DEFAULT_PROFILE_OPTIONS, Date.now(), 10, createLogger('t', 'silent'))).scanned).toBe(0);
+  expect((await refreshProfiles(es, names.profiles, DEFAULT_PROFILE_OPTIONS, Date.now(), 10, logger, segments)).scanned).toBe(0);
+  await changes.obliterate({ force: true });
+  await changes.close();
 });

@@ -41,6 +41,12 @@ export function indexerMetrics(registry: Registry) {
       help: 'Receive-to-applied delay of the newest event of the last batch',
       registers: [registry],
     }),
+    segmentChanges: new Counter({
+      name: 'portrait_segment_changes_total',
+      help: 'Segment entries and exits published',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
     refreshed: new Counter({
       name: 'portrait_indexer_profiles_refreshed_total',
       help: 'Profiles whose time-relative fields were recomputed',

@@ -116,6 +116,7 @@ export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDep
   deps.metrics.applied.inc(report.applied);
   deps.metrics.duplicates.inc(report.duplicates);
   deps.metrics.conflicts.inc(report.conflicts);
+  deps.metrics.segmentChanges.inc({ source: 'events' }, report.segmentChanges);
   deps.metrics.batchSeconds.observe(seconds);
   deps.metrics.flushEvents.observe(events.length);
   const newest = events.reduce((max, e) => Math.max(max, e.receivedAt), 0);

@@ -1,6 +1,17 @@
-import { deriveProfile, foldEvents, type ProfileDoc, type ProfileOptions, type QueuedEvent } from '@portrait/shared';
+import {
+  deriveProfile,
+  evaluateMembership,
+  foldEvents,
+  recentChanges,
+  type MembershipFields,
+  type ProfileDoc,
+  type ProfileOptions,
+  type QueuedEvent,
+  type SegmentChange,
+} from '@portrait/shared';
 import type { Client, estypes } from '@portrait/runtime';
 import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
+import type { Membership } from './segment-registry';
 
 export interface ProfileWriteReport {
   users: number;
@@ -8,17 +19,24 @@ export interface ProfileWriteReport {
   duplicates: number;
   /** Writes lost to a concurrent writer and redone. */
   conflicts: number;
+  /** Segment entries and exits published. */
+  segmentChanges: number;
   /** Users whose events could not be written for a permanent reason, with that reason. */
   failed: { userId: string; events: QueuedEvent[]; reason: string }[];
 }
 
-type Stored = { doc?: ProfileDoc; seqNo?: number; primaryTerm?: number };
+export type StoredProfile = ProfileDoc & MembershipFields;
+type Stored = { doc?: StoredProfile; seqNo?: number; primaryTerm?: number };
 
 /**
  * Applies events to profiles with optimistic concurrency: read each profile with its sequence number,
  * fold, write back conditionally (`if_seq_no`/`if_primary_term`, or `create` for a new profile). A write
  * that lost a race is re-read and re-folded; the fold skips event ids the profile already holds, so a
  * redelivered batch or a retried round never counts anything twice.
+ *
+ * Segment membership is evaluated on the folded profile and written in the same document, so it can never
+ * disagree with the fields it was computed from. Its entries and exits are kept in the profile's outbox and
+ * published after the write; a redelivered batch (the process died between the two) publishes them again.
  */
 export class ProfileWriter {
   /** Per-user tail of the flushes in this process that touch the user: they take turns instead of colliding. */
@@ -29,6 +47,7 @@ export class ProfileWriter {
     private readonly alias: string,
     private readonly options: ProfileOptions,
     private readonly conflictRounds: number,
+    private readonly membership: Membership,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -39,7 +58,7 @@ export class ProfileWriter {
       if (list) list.push(event);
       else byUser.set(event.userId, [event]);
     }
-    const report: ProfileWriteReport = { users: byUser.size, applied: 0, duplicates: 0, conflicts: 0, failed: [] };
+    const report: ProfileWriteReport = { users: byUser.size, applied: 0, duplicates: 0, conflicts: 0, segmentChanges: 0, failed: [] };
     // Within one process, a flush waits for earlier flushes that hold any of its users (registered in one
     // synchronous step, so waits only ever point backwards). Other processes are kept honest by if_seq_no.
     const earlier = new Set<Promise<void>>();
@@ -70,18 +89,26 @@ export class ProfileWriter {
   private async round(userIds: string[], byUser: Map<string, QueuedEvent[]>, report: ProfileWriteReport): Promise<string[]> {
     const stored = await this.read(userIds);
     const now = this.now();
+    const catalog = await this.membership.catalog(now);
     const operations: estypes.BulkRequest['operations'] = [];
     const written: string[] = [];
     const counts = new Map<string, { applied: number; duplicates: number }>();
+    const changesOf = new Map<string, SegmentChange[]>();
+    const republish: SegmentChange[] = [];
     for (const userId of userIds) {
       const current = stored.get(userId) ?? {};
       const result = foldEvents(current.doc?.state, byUser.get(userId)!, now, this.options, true);
       counts.set(userId, { applied: result.applied, duplicates: result.duplicates });
+      // Events seen before mean a redelivery: their write happened, its publish may not have.
+      if (result.duplicates > 0 && current.doc) republish.push(...recentChanges(current.doc, now, this.options.dedupHorizonMs));
       if (result.applied === 0) {
         report.duplicates += result.duplicates;
         continue;
       }
-      const doc = deriveProfile(userId, result.state, now, now, this.options);
+      const doc: StoredProfile = deriveProfile(userId, result.state, now, now, this.options);
+      const membership = evaluateMembership(doc, userId, current.doc ?? {}, catalog);
+      Object.assign(doc, membership.fields);
+      changesOf.set(userId, membership.changes);
       operations.push(
         current.doc
           ? { index: { _index: this.alias, _id: userId, if_seq_no: current.seqNo, if_primary_term: current.primaryTerm } }
@@ -90,8 +117,12 @@ export class ProfileWriter {
       );
       written.push(userId);
     }
-    if (written.length === 0) return [];
+    if (written.length === 0) {
+      await this.publish(republish, report, 0);
+      return [];
+    }
     const res = await this.es.bulk({ operations, refresh: false });
+    const published = [...republish];
     const retry: string[] = [];
     let transient: string | undefined;
     res.items.forEach((entry, i) => {
@@ -102,6 +133,7 @@ export class ProfileWriter {
         case 'ok':
           report.applied += c.applied;
           report.duplicates += c.duplicates;
+          published.push(...changesOf.get(userId)!);
           break;
         case 'conflict':
           report.conflicts++;
@@ -116,12 +148,27 @@ export class ProfileWriter {
           break;
       }
     });
+    // Before a transient failure is thrown: what was written must be announced (a retry would find it applied).
+    await this.publish(published, report, republish.length);
     if (transient) throw new TransientError(`profile writes rejected for now (${transient}); the batch will be retried`);
     return retry;
   }
 
+  private async publish(changes: SegmentChange[], report: ProfileWriteReport, republished: number): Promise<void> {
+    if (changes.length === 0) return;
+    try {
+      await this.membership.publish(changes);
+    } catch (error) {
+      // The profiles hold these in their outbox: the retried batch is a redelivery and publishes them again.
+      throw new TransientError(
+        `publishing ${changes.length} segment changes failed (${(error as Error).message}); the batch will be retried`,
+      );
+    }
+    report.segmentChanges += changes.length - republished;
+  }
+
   private async read(userIds: string[]): Promise<Map<string, Stored>> {
-    const res = await this.es.mget<ProfileDoc>({ index: this.alias, ids: userIds, realtime: true });
+    const res = await this.es.mget<StoredProfile>({ index: this.alias, ids: userIds, realtime: true });
     const out = new Map<string, Stored>();
     for (const doc of res.docs) {
       if ('error' in doc && doc.error)

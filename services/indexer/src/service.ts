@@ -11,6 +11,7 @@ import {
   createLogger,
   createMaintenanceQueue,
   createRedis,
+  createSegmentChangesQueue,
   createRegistry,
   esReady,
   waitForEs,
@@ -29,7 +30,9 @@ import { indexerMetrics } from './metrics';
 import { applyEventGroups, processBatch, type EventGroup, type GroupResult } from './process-batch';
 import { Coalescer } from './coalescer';
 import { ProfileWriter } from './profile-writer';
+import { reconcileSegment } from './reconcile';
 import { refreshProfiles } from './refresh';
+import { SegmentRegistry } from './segment-registry';
 import { applyRetention } from './retention';
 
 export interface IndexerService {
@@ -70,8 +73,11 @@ export async function startIndexer(
     const deadLetter = createDeadLetterQueue(producer, prefix);
     const ingestQueue = createIngestQueue(producer, prefix);
     const maintenance = createMaintenanceQueue(producer, prefix);
-    for (const q of [deadLetter, ingestQueue, maintenance]) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-    lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), maintenance.close()]));
+    const segmentChanges = createSegmentChangesQueue(producer, prefix);
+    for (const q of [deadLetter, ingestQueue, maintenance, segmentChanges])
+      q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+    lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), maintenance.close(), segmentChanges.close()]));
+    const segments = new SegmentRegistry(es, names.segments, producer, prefix, segmentChanges, logger);
 
     const registry = createRegistry('indexer');
     const metrics = indexerMetrics(registry);
@@ -94,7 +100,7 @@ export async function startIndexer(
 
     const options = profileOptions(config);
     const base = {
-      writer: new ProfileWriter(es, names.profiles, options, config.INDEXER_CONFLICT_ROUNDS),
+      writer: new ProfileWriter(es, names.profiles, options, config.INDEXER_CONFLICT_ROUNDS, segments),
       store: new EventStore(es, prefix),
       catalogue: new Catalogue(es, names.items),
       itemsAlias: names.items,
@@ -133,6 +139,12 @@ export async function startIndexer(
     if (config.INDEXER_MAINTENANCE) {
       await maintenance.upsertJobScheduler(MaintenanceJob.refresh, { every: config.REFRESH_EVERY_MS }, { name: MaintenanceJob.refresh });
       await maintenance.upsertJobScheduler(MaintenanceJob.retention, { every: 86_400_000 }, { name: MaintenanceJob.retention });
+      await maintenance.upsertJobScheduler(
+        MaintenanceJob.segmentReconcile,
+        { every: config.SEGMENT_RECONCILE_EVERY_MS },
+        { name: MaintenanceJob.segmentReconcile },
+      );
+      const reconcileOptions = { pageSize: config.SEGMENT_PAGE_SIZE, maxPasses: config.SEGMENT_MAX_PASSES };
       const maintenanceConnection = createRedis(config.REDIS_URL, 'worker');
       maintenanceConnection.on('error', () => undefined);
       lifecycle.defer('maintenance connection', () => closeRedis(maintenanceConnection));
@@ -141,12 +153,34 @@ export async function startIndexer(
         async (job) => {
           if (job.name === MaintenanceJob.refresh) {
             const started = Date.now();
-            const report = await refreshProfiles(es, names.profiles, options, Date.now(), config.REFRESH_PAGE_SIZE, logger, (r) =>
+            const report = await refreshProfiles(es, names.profiles, options, Date.now(), config.REFRESH_PAGE_SIZE, logger, segments, (r) =>
               job.updateProgress({ ...r }),
             );
             metrics.refreshed.inc(report.refreshed);
+            metrics.segmentChanges.inc({ source: 'refresh' }, report.segmentChanges);
             logger.info({ ...report, ms: Date.now() - started }, 'profile refresh done');
             return report;
+          }
+          if (job.name === MaintenanceJob.segmentBackfill) {
+            const { segmentId } = job.data as { segmentId: string };
+            const report = await reconcileSegment(es, names.profiles, segments, segmentId, reconcileOptions, logger, (r) =>
+              job.updateProgress({ ...r }),
+            );
+            metrics.segmentChanges.inc({ source: 'backfill' }, report.entered + report.exited);
+            logger.info(report, 'segment backfill done');
+            return report;
+          }
+          if (job.name === MaintenanceJob.segmentReconcile) {
+            const ids = [...(await segments.definitions()).keys(), ...(await segments.deletedIds())];
+            const reports = [];
+            for (const [done, segmentId] of ids.entries()) {
+              const report = await reconcileSegment(es, names.profiles, segments, segmentId, reconcileOptions, logger);
+              metrics.segmentChanges.inc({ source: 'reconcile' }, report.entered + report.exited);
+              if (report.scanned > 0) reports.push(report);
+              await job.updateProgress({ segments: ids.length, done: done + 1 });
+            }
+            logger.info({ segments: ids.length, changed: reports }, 'segment reconciliation done');
+            return { segments: ids.length, changed: reports };
           }
           if (job.name === MaintenanceJob.retention) {
             const deleted = await applyRetention(es, prefix, config.EVENTS_RETENTION_DAYS, Date.now());
@@ -155,7 +189,8 @@ export async function startIndexer(
           }
           return undefined;
         },
-        { connection: maintenanceConnection, prefix: bullPrefix(prefix), concurrency: 1, lockDuration: 120_000 },
+        // Two at once, so a segment backfill does not wait behind a long refresh; both write conditionally.
+        { connection: maintenanceConnection, prefix: bullPrefix(prefix), concurrency: 2, lockDuration: 120_000 },
       );
       maintenanceWorker.on('error', (err) => logger.error({ err: err.message }, 'maintenance worker error'));
       lifecycle.defer('maintenance worker', () => maintenanceWorker.close());

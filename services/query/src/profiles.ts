@@ -9,7 +9,7 @@ import {
 } from '@portrait/shared';
 import { errors, withEs, type Client, type estypes } from '@portrait/runtime';
 
-export type PublicProfile = Omit<ProfileDoc, 'state' | 'contact'>;
+export type PublicProfile = Omit<ProfileDoc, 'state' | 'contact'> & { segments?: string[] };
 
 export interface SearchResult {
   total: number;
@@ -29,7 +29,11 @@ export class Profiles {
   async get(userId: string): Promise<PublicProfile> {
     return withEs(async () => {
       try {
-        const res = await this.es.get<PublicProfile>({ index: this.alias, id: userId, _source_excludes: ['state', 'contact'] });
+        const res = await this.es.get<PublicProfile>({
+          index: this.alias,
+          id: userId,
+          _source_excludes: ['state', 'contact', 'segmentOutbox'],
+        });
         if (!res._source) throw new NotFoundError(`no profile for user ${userId}`);
         return res._source;
       } catch (error) {

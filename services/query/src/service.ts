@@ -4,6 +4,7 @@ import {
   createApp,
   createEsClient,
   createLogger,
+  createMaintenanceQueue,
   createRedis,
   createRegistry,
   esReady,
@@ -17,7 +18,7 @@ import {
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
-import { SegmentAnalytics, SegmentStore, segmentRoutes } from './segments';
+import { MembershipJobs, SegmentAnalytics, SegmentStore, segmentRoutes } from './segments';
 
 export interface QueryService {
   url: string;
@@ -43,7 +44,11 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     });
     const names = indexNames(config.PORTRAIT_PREFIX);
     app.use(queryRoutes(new Profiles(es, names.profiles)));
-    app.use(segmentRoutes(new SegmentStore(es, names.segments), new SegmentAnalytics(es, names.profiles)));
+    const maintenance = createMaintenanceQueue(redis, config.PORTRAIT_PREFIX);
+    maintenance.on('error', () => undefined);
+    lifecycle.defer('maintenance queue', () => maintenance.close());
+    const membership = new MembershipJobs(es, names.profiles, redis, maintenance, config.PORTRAIT_PREFIX);
+    app.use(segmentRoutes(new SegmentStore(es, names.segments), new SegmentAnalytics(es, names.profiles), membership));
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
     lifecycle.defer('http', () => http.close());

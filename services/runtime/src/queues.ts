@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { queueNames, type QueuedEvent, type QueuedItem } from '@portrait/shared';
+import { queueNames, type QueuedEvent, type QueuedItem, type SegmentChange } from '@portrait/shared';
 
 export interface EventsJob {
   events: QueuedEvent[];
@@ -62,4 +62,22 @@ export function createMaintenanceQueue(connection: ConnectionOptions, prefix: st
 /** Delay before retry `attemptsMade` (1-based): 500 ms doubling, capped. */
 export function cappedBackoff(attemptsMade: number, capMs: number): number {
   return Math.min(capMs, 500 * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
+}
+
+/** Segment entries and exits for marketing tools; kept a week after they were consumed. */
+export function createSegmentChangesQueue(connection: ConnectionOptions, prefix: string): Queue<SegmentChange> {
+  return new Queue<SegmentChange>(queueNames().segmentChanges, {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } },
+  });
+}
+
+/**
+ * Publishes transitions. The job id comes from the change id, so a transition published again after a
+ * crash or retry is not queued twice while the first is kept; consumers dedupe by `changeId` beyond that.
+ */
+export async function publishSegmentChanges(queue: Queue<SegmentChange>, changes: readonly SegmentChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  await queue.addBulk(changes.map((c) => ({ name: c.change, data: c, opts: { jobId: encodeURIComponent(c.changeId) } })));
 }

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { UnavailableError } from '@portrait/shared';
 
 export { Redis };
 
@@ -49,5 +50,22 @@ export async function closeRedis(redis: Redis): Promise<void> {
     await redis.quit().catch(() => redis.disconnect());
   } else {
     redis.disconnect();
+  }
+}
+
+/** Runs a Redis call for an HTTP request, answering 503 (UnavailableError) when Redis cannot be reached. */
+export async function withRedis<T>(fn: () => Promise<T>, timeoutMs = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    throw new UnavailableError(`Redis is unavailable (${(error as Error).message}); retry shortly`, 'redis');
+  } finally {
+    clearTimeout(timer);
   }
 }

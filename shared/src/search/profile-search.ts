@@ -17,6 +17,7 @@ export const FACETS = {
   ageBand: 'attributes.ageBand',
   category: 'interests.topCategories',
   lifecycle: 'lifecycle.stage',
+  segment: 'segments',
 } as const;
 export type Facet = keyof typeof FACETS;
 
@@ -46,6 +47,8 @@ export const ProfileSearchParams = z
     category: list.optional(),
     brand: list.optional(),
     paymentMethod: list.optional(),
+    /** Members of any of these segments (materialized membership). */
+    segment: list.optional(),
     consent: z.enum(['email', 'sms', 'push', 'ads', 'personalization']).optional(),
     minOrders: num.int().min(0).optional(),
     minSpend: num.min(0).optional(),
@@ -106,6 +109,7 @@ export function buildProfileSearch(params: ProfileSearch, searchAfter?: unknown[
   terms('interests.topCategories', params.category);
   terms('interests.topBrands', params.brand);
   terms('purchases.paymentMethods', params.paymentMethod);
+  terms('segments', params.segment);
   if (params.consent) filter.push({ term: { [`attributes.consents.${params.consent}`]: true } });
   if (params.minOrders !== undefined) filter.push({ range: { 'purchases.orders': { gte: params.minOrders } } });
   if (params.minSpend !== undefined || params.maxSpend !== undefined) {
@@ -137,6 +141,6 @@ export function buildProfileSearch(params: ProfileSearch, searchAfter?: unknown[
     ...(searchAfter ? { search_after: searchAfter } : { from: (params.page - 1) * params.size }),
     track_total_hits: true,
     aggs,
-    _source: { excludes: ['state', 'contact'] },
+    _source: { excludes: ['state', 'contact', 'segmentOutbox'] },
   };
 }

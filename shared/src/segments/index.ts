@@ -19,3 +19,14 @@ export { SEGMENT_LIMITS, SegmentDefinitionSchema, parseSegmentDefinition } from 
 export { compileSegment, type EsQuery } from './compile';
 export { segmentPredicate } from './predicate';
 export { parseIsoDate } from './bounds';
+export {
+  OUTBOX_LIMITS,
+  buildMembershipCatalog,
+  changeId,
+  evaluateMembership,
+  recentChanges,
+  type MembershipCatalog,
+  type MembershipFields,
+  type SegmentChange,
+  type SegmentRecord,
+} from './membership';

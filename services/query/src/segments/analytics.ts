@@ -62,7 +62,7 @@ export class SegmentAnalytics {
         size,
         track_total_hits: true,
         sort: [{ 'behavior.lastSeen': { order: 'desc', missing: '_last' } }, { userId: 'asc' }],
-        _source: { excludes: ['state', 'contact'] },
+        _source: { excludes: ['state', 'contact', 'segmentOutbox'] },
       }),
     );
     const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);

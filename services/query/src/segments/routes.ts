@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { IdSchema, ValidationError, toIssues } from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
 import { BREAKDOWNS, definitionOrThrow, type Breakdown, type SegmentAnalytics } from './analytics';
+import type { MembershipJobs } from './membership';
 import type { SegmentStore } from './store';
 
 const SegmentBody = z.strictObject({
@@ -41,7 +42,7 @@ function id(req: Request, name = 'id'): string {
   return parsed.data;
 }
 
-export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics): Router {
+export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, membership: MembershipJobs): Router {
   const router = Router();
   const body = jsonBody('256kb');
   const current = async (segmentId: string) => {
@@ -57,7 +58,8 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics):
   router.post('/v1/segments', ...body, async (req, res) => {
     const input = parse(SegmentBody, req.body, 'body');
     definitionOrThrow(input.definition);
-    res.status(201).json(await store.create(input));
+    const segment = await store.create(input);
+    res.status(201).json({ ...segment, membership: { backfillJobId: await membership.changed(segment) } });
   });
 
   router.get('/v1/segments', async (_req, res) => {
@@ -77,17 +79,24 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics):
   router.put('/v1/segments/:id', ...body, async (req, res) => {
     const input = parse(UpdateBody, req.body, 'body');
     definitionOrThrow(input.definition);
-    res.json(await store.update(id(req), input));
+    const segment = await store.update(id(req), input);
+    // Queued for every save: a retried PUT after a Redis hiccup still starts the backfill (one per version).
+    res.json({ ...segment, membership: { backfillJobId: await membership.changed(segment) } });
   });
 
   router.delete('/v1/segments/:id', async (req, res) => {
     await store.delete(id(req));
+    await membership.changed(await store.get(id(req), true));
     res.status(204).end();
   });
 
   router.get('/v1/segments/:id/count', async (req, res) => {
     const { segment, definition } = await current(id(req));
     res.json({ segmentId: segment.segmentId, version: segment.version, count: await analytics.count(definition) });
+  });
+
+  router.get('/v1/segments/:id/membership', async (req, res) => {
+    res.json(await membership.status(await store.get(id(req))));
   });
 
   router.get('/v1/segments/:id/sample', async (req, res) => {
