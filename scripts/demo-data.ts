@@ -165,9 +165,51 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
   }
   bar.stop();
+  const segments = await saveDemoSegments();
+  process.stderr.write(`  segments:       ${segments.map((s) => `${s.segmentId} (${s.count})`).join(', ')}\n`);
   process.stderr.write(
     `Demo data ready: ${expected} profiles (${synthetic.accepted} new synthetic events, ${synthetic.duplicate} already loaded; ${households} panel households)\n`,
   );
+}
+
+/** A few segments an analyst would start from; saving them again is harmless (same definition, same version). */
+const DEMO_SEGMENTS = [
+  {
+    segmentId: 'high-value',
+    name: 'High value',
+    description: 'Spent at least 150 in total over at least 2 orders',
+    definition: { and: [{ field: 'purchases.totalSpend', op: 'range', gte: 150 }, { event: { type: 'purchase', atLeast: 2 } }] },
+  },
+  {
+    segmentId: 'lapsed-buyers',
+    name: 'Lapsed buyers',
+    description: 'Bought before, but not in the last 30 days',
+    definition: { and: [{ event: { type: 'purchase' } }, { field: 'purchases.lastPurchaseAt', op: 'range', olderThan: { days: 30 } }] },
+  },
+  {
+    segmentId: 'window-shoppers',
+    name: 'Window shoppers',
+    description: 'Viewed at least 5 products in the last 30 days and never bought',
+    definition: {
+      and: [{ event: { type: 'page_view', atLeast: 5, inLastDays: 30 } }, { not: { event: { type: 'purchase' } } }],
+    },
+  },
+];
+
+async function saveDemoSegments(): Promise<{ segmentId: string; count: number }[]> {
+  const out: { segmentId: string; count: number }[] = [];
+  for (const { segmentId, ...body } of DEMO_SEGMENTS) {
+    const existing = await fetch(`${QUERY}/v1/segments/${segmentId}`);
+    const res = await fetch(existing.ok ? `${QUERY}/v1/segments/${segmentId}` : `${QUERY}/v1/segments`, {
+      method: existing.ok ? 'PUT' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(existing.ok ? body : { segmentId, ...body }),
+    });
+    if (!res.ok) throw new Error(`saving segment ${segmentId}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+    const count = (await (await fetch(`${QUERY}/v1/segments/${segmentId}/count`)).json()) as { count: number };
+    out.push({ segmentId, count: count.count });
+  }
+  return out;
 }
 
 main().catch((error: unknown) => {

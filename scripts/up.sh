@@ -62,7 +62,7 @@ cat <<EOT
 
 Portrait is up.
   Ingest API      http://127.0.0.1:3001   POST /v1/events, /v1/events/batch, PUT /v1/users/:id/attributes, /v1/items/:id
-  Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/profiles/search
+  Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/profiles/search, /v1/segments
   Indexer         http://127.0.0.1:3002   /metrics, /readyz
   Elasticsearch   $(bash scripts/es.sh url)
   Logs            .run/*.log
@@ -70,5 +70,7 @@ Portrait is up.
 Try:
   curl -s 'http://127.0.0.1:3003/v1/profiles/search?q=shoes&size=3&facets=region,ageBand'
   curl -s http://127.0.0.1:3003/v1/users/hh-2100016/profile
+  curl -s 'http://127.0.0.1:3003/v1/segments/high-value/breakdown?by=region,ageBand'
+  curl -s http://127.0.0.1:3003/v1/segments/high-value/membership
 Stop everything with: npm stop
 EOT

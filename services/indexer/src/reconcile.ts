@@ -44,7 +44,7 @@ export async function reconcileSegment(
   segmentId: string,
   options: ReconcileOptions,
   logger: Logger,
-  onProgress?: (report: ReconcileReport & { pending: number }) => Promise<void> | void,
+  onProgress?: (report: ReconcileReport & { pending?: number }) => Promise<void> | void,
 ): Promise<ReconcileReport> {
   const now = options.now ?? Date.now;
   const report: ReconcileReport = { segmentId, passes: 0, scanned: 0, entered: 0, exited: 0, conflicts: 0, failed: 0, converged: false };
@@ -104,6 +104,7 @@ export async function reconcileSegment(
       await onProgress?.({ ...report, pending });
     });
   }
+  await onProgress?.({ ...report });
   return report;
 }
 

@@ -118,22 +118,29 @@ export class SegmentAnalytics {
     return { both: buckets.both!.doc_count, onlyA: buckets.onlyA!.doc_count, onlyB: buckets.onlyB!.doc_count };
   }
 
-  /** The active segments whose current definition the user's profile satisfies now. */
-  async segmentsOf(userId: string, segments: Segment[]): Promise<{ segmentId: string; name: string; version: number }[]> {
+  /**
+   * The active segments whose current definition the user's profile satisfies now (`segments`), and the
+   * memberships materialized on the profile (`materialized`), which follow within a write or a reconciliation.
+   */
+  async segmentsOf(
+    userId: string,
+    segments: Segment[],
+  ): Promise<{ segments: { segmentId: string; name: string; version: number }[]; materialized: string[] }> {
     const doc = await withEs(async () => {
       try {
-        return (await this.es.get<ProfileDoc>({ index: this.profiles, id: userId }))._source!;
+        return (await this.es.get<ProfileDoc & { segments?: string[] }>({ index: this.profiles, id: userId }))._source!;
       } catch (error) {
         if (error instanceof errors.ResponseError && error.statusCode === 404) throw new NotFoundError(`no profile for user ${userId}`);
         throw error;
       }
     });
     const now = this.now();
-    return segments
+    const live = segments
       .filter((s) => {
         const parsed = parseSegmentDefinition(s.definition);
         return parsed.ok && segmentPredicate(parsed.value, now)(doc);
       })
       .map((s) => ({ segmentId: s.segmentId, name: s.name, version: s.version }));
+    return { segments: live, materialized: doc.segments ?? [] };
   }
 }

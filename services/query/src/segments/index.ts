@@ -1,4 +1,3 @@
 export { segmentRoutes } from './routes';
 export { SegmentStore, type Segment } from './store';
-export { SegmentAnalytics, BREAKDOWNS } from './analytics';
-export { MembershipJobs, type MembershipStatus } from './membership';
+export { SegmentAnalytics, BREAKDOWNS, definitionOrThrow, type Definition } from './analytics';

@@ -117,7 +117,7 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, 
   });
 
   router.get('/v1/users/:id/segments', async (req, res) => {
-    res.json({ userId: id(req), segments: await analytics.segmentsOf(id(req), await store.list()) });
+    res.json({ userId: id(req), ...(await analytics.segmentsOf(id(req), await store.list())) });
   });
 
   return router;
