@@ -1,12 +1,12 @@
 /**
  * Portrait benchmarks.
  *
- *   npx tsx bench/run.ts [ingest|indexer|freshness|read|all ...] [options]
+ *   npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|all ...] [options]
  *   npx tsx bench/run.ts cleanup --prefix <prefix>
  *
  * Options (each benchmark uses the ones that apply; defaults in brackets are per benchmark):
  *   --events N              events to send            [ingest 200000, indexer 1000000, read 10 per user]
- *   --users N               distinct users            [ingest 20000, indexer 100000, freshness 20000, read 20000]
+ *   --users N               distinct users            [ingest 20000, indexer 100000, freshness 20000, read 20000, segments 1000000]
  *   --items N               catalogue size            [ingest 5000, indexer 20000, others 5000]
  *   --seed N                generator seed            [42]
  *   --batch N               events per batch / job    [500]
@@ -32,6 +32,7 @@ import { benchFreshness } from './freshness';
 import { benchIndexer } from './indexer';
 import { benchIngest } from './ingest';
 import { benchRead } from './read';
+import { benchSegments } from './segments';
 import { killAll } from './service-process';
 
 const BENCHMARKS: Record<string, (args: BenchArgs, infra: Infra) => Promise<BenchResult>> = {
@@ -39,6 +40,7 @@ const BENCHMARKS: Record<string, (args: BenchArgs, infra: Infra) => Promise<Benc
   indexer: benchIndexer,
   freshness: benchFreshness,
   read: benchRead,
+  segments: benchSegments,
 };
 
 const RESULTS_DIR = path.resolve(__dirname, 'results');
