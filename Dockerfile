@@ -25,6 +25,8 @@ COPY scripts/ scripts/
 COPY bench/ bench/
 
 ENV NODE_ENV=production
+# Export job files (EXPORT_DIR); mount a volume here to keep them across containers.
+RUN mkdir -p /app/exports && chown node:node /app/exports
 USER node
 
 EXPOSE 3001 3002 3003

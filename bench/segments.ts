@@ -55,7 +55,10 @@ export const AUDIENCE_SEGMENT = { event: { type: 'page_view', atLeast: 6 } };
  *  - count: `GET /v1/segments/:id/count` of a 3-condition segment, p50/p95, and the same compiled query sent
  *    straight to Elasticsearch `_count` in the same run (the ratio is the service's overhead);
  *  - backfill: save a broad segment and time its membership backfill (the indexer's reconciliation job)
- *    until the materialized count equals the live count.
+ *    until the materialized count equals the live count;
+ *  - export: an async CSV export job of that segment (about half the profiles), rows/s from the job's own
+ *    start and finish times, the query process's RSS sampled from /proc meanwhile, and the file's line count
+ *    checked against the snapshot's member count.
  */
 export async function benchSegments(args: BenchArgs, infra: Infra): Promise<BenchResult> {
   const started = Date.now();
@@ -152,6 +155,46 @@ export async function benchSegments(args: BenchArgs, infra: Infra): Promise<Benc
     figures.audienceSegmentId = audienceId;
     figures.prefix = prefix;
 
+    // Export: the async job path a large audience takes.
+    const exportFields = ['userId', 'emailSha256', 'attributes.region', 'attributes.ageBand', 'purchases.totalSpend', 'lifecycle.stage'];
+    const rssBefore = procMemoryMb(query.pid)?.rss ?? 0;
+    const job = (await api(
+      query.url,
+      'POST',
+      `/v1/segments/${audienceId}/exports`,
+      { format: 'csv', fields: exportFields, hashIdentifiers: true },
+      { 'x-portrait-actor': 'bench' },
+    )) as { exportId: string };
+    let record: any;
+    let peakQueryRss = rssBefore;
+    for (;;) {
+      record = await api(query.url, 'GET', `/v1/exports/${job.exportId}`);
+      peakQueryRss = Math.max(peakQueryRss, procMemoryMb(query.pid)?.rss ?? 0);
+      if (record.status === 'completed') break;
+      if (['failed', 'cancelled', 'expired', 'deleted'].includes(record.status))
+        throw new Error(`export ${record.status}: ${record.error ?? ''}`);
+      if (record.rows > 0) progress(`export: ${record.rows}/${record.total ?? '?'} rows`);
+      await sleep(500);
+    }
+    const exportSeconds = (Date.parse(record.finishedAt) - Date.parse(record.startedAt)) / 1000;
+    const download = await fetch(`${query.url}/v1/exports/${job.exportId}/download`, { headers: { 'x-portrait-actor': 'bench' } });
+    let lines = 0;
+    for await (const chunk of download.body as unknown as AsyncIterable<Uint8Array>) for (const byte of chunk) if (byte === 10) lines++;
+    const rowsPerSecond = record.rows / exportSeconds;
+    figures.export = {
+      rows: record.rows,
+      totalAtSnapshot: record.total,
+      fileLinesWithHeader: lines,
+      fileMiB: round((record.fileBytes ?? 0) / 2 ** 20, 1),
+      seconds: round(exportSeconds, 1),
+      rowsPerSecond: round(rowsPerSecond),
+      queryRssMb: { before: rssBefore, peak: peakQueryRss },
+      fields: exportFields,
+    };
+    if (lines !== record.total + 1) notes.push(`export file has ${lines - 1} rows, the snapshot counted ${record.total}`);
+    targets.push(atLeast('CSV export rate', rowsPerSecond, 30_000, 'rows/s'), atMost('query RSS during export', peakQueryRss, 300, 'MB'));
+    progress(`export: ${record.rows} rows in ${round(exportSeconds, 1)} s, query RSS peak ${peakQueryRss} MB`);
+
     return finish('segments', started, machine, params, figures, targets, notes);
   } finally {
     await Promise.all(services.map((s) => s.stop()));
@@ -159,10 +202,10 @@ export async function benchSegments(args: BenchArgs, infra: Infra): Promise<Benc
   }
 }
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+async function api(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = (await res.json()) as unknown;

@@ -22,8 +22,9 @@ import {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const logical = (args.find((a) => !a.startsWith('--')) ?? 'profiles') as 'profiles' | 'items' | 'segments';
-  if (!['profiles', 'items', 'segments'].includes(logical)) throw new Error(`unknown index "${logical}": use profiles, items or segments`);
+  const logical = (args.find((a) => !a.startsWith('--')) ?? 'profiles') as 'profiles' | 'items' | 'segments' | 'exports';
+  if (!['profiles', 'items', 'segments', 'exports'].includes(logical))
+    throw new Error(`unknown index "${logical}": use profiles, items, segments or exports`);
   const config = parseEnv(CommonEnv, process.env);
   const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 120_000 });
   const redis = createRedis(config.REDIS_URL, 'worker');

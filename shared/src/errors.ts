@@ -48,3 +48,17 @@ export class UnavailableError extends PortraitError {
     super(message);
   }
 }
+
+/** It existed but is gone for good (an expired or deleted export file). */
+export class GoneError extends PortraitError {}
+
+/** The answer would be larger than a limit allows; the message says what to do instead. */
+export class LimitExceededError extends PortraitError {
+  constructor(
+    message: string,
+    readonly limit: number,
+    readonly actual: number,
+  ) {
+    super(message);
+  }
+}

@@ -10,3 +10,4 @@ export * from './intake';
 export * from './event-doc';
 export * from './search';
 export * from './segments';
+export * from './exports';

@@ -9,6 +9,8 @@ export interface IndexNames {
   items: string;
   /** Read/write alias of the segment definitions index. */
   segments: string;
+  /** Read/write alias of the audience export audit trail (one document per export, with its status). */
+  exports: string;
   /** Pattern matching every monthly event index, for templates and retention. */
   eventsPattern: string;
   /** The concrete monthly index an event with this timestamp belongs to. */
@@ -21,6 +23,7 @@ export function indexNames(prefix: string): IndexNames {
     events: `${prefix}-events`,
     items: `${prefix}-items`,
     segments: `${prefix}-segments`,
+    exports: `${prefix}-exports`,
     eventsPattern: `${prefix}-events-*`,
     eventsIndexFor(timestampMs: number): string {
       const d = new Date(timestampMs);
@@ -50,10 +53,12 @@ export interface QueueNames {
   maintenance: string;
   /** Segment entries and exits, for marketing tools to consume (job name `entered` or `exited`). */
   segmentChanges: string;
+  /** Audience export jobs, and the periodic sweep of expired export files. */
+  exports: string;
 }
 
 export function queueNames(): QueueNames {
-  return { ingest: 'ingest', deadLetter: 'dead-letter', maintenance: 'maintenance', segmentChanges: 'segment-changes' };
+  return { ingest: 'ingest', deadLetter: 'dead-letter', maintenance: 'maintenance', segmentChanges: 'segment-changes', exports: 'exports' };
 }
 
 /** Job names inside the ingest queue. */
@@ -70,6 +75,14 @@ export const MaintenanceJob = {
   segmentBackfill: 'segment-backfill',
   /** Reconciles every segment: relative-time conditions move as time passes. */
   segmentReconcile: 'segment-reconcile',
+} as const;
+
+/** Job names inside the exports queue. */
+export const ExportJob = {
+  /** Writes one export file (data: `{ exportId }`). */
+  run: 'export',
+  /** Deletes export files past their expiry. */
+  sweep: 'sweep-expired',
 } as const;
 
 /** Redis key bumped on every segment save or delete, so indexers reload definitions at their next write. */

@@ -12,7 +12,15 @@ import {
   type QueuedEvent,
 } from '@portrait/shared';
 import { applyRetention, refreshProfiles, SegmentRegistry } from '@portrait/indexer';
-import { bootstrapIndices, createLogger, createSegmentChangesQueue, errors, type Client, type Redis } from '@portrait/runtime';
+import {
+  bootstrapIndices,
+  createLogger,
+  createSegmentChangesQueue,
+  errors,
+  readDefinition,
+  type Client,
+  type Redis,
+} from '@portrait/runtime';
 import { ProfileSearchParams } from '@portrait/shared';
 import { cleanup, esClient, redisClient, testPrefix } from '../support/stack';
 
@@ -54,11 +62,12 @@ afterAll(async () => {
 
 it('bootstraps idempotently: templates, versioned indices behind aliases', async () => {
   const first = await bootstrapIndices(es, prefix);
-  expect(first.created.sort()).toEqual([`${names.items}-v1`, `${names.profiles}-v1`, `${names.segments}-v1`]);
+  const versioned = (name: 'exports' | 'items' | 'profiles' | 'segments') => `${names[name]}-v${readDefinition(name).version}`;
+  expect(first.created.sort()).toEqual([versioned('exports'), versioned('items'), versioned('profiles'), versioned('segments')]);
   const again = await Promise.all([bootstrapIndices(es, prefix), bootstrapIndices(es, prefix)]);
   expect(again.flatMap((r) => r.created)).toEqual([]);
   const alias = await es.indices.getAlias({ name: names.profiles });
-  expect(Object.keys(alias)).toEqual([`${names.profiles}-v1`]);
+  expect(Object.keys(alias)).toEqual([versioned('profiles')]);
 });
 
 it('accepts a fully derived profile under the strict mapping, and every query the search API builds', async () => {
@@ -119,7 +128,7 @@ it('accepts a fully derived profile under the strict mapping, and every query th
   });
   const res = await es.search({ index: names.profiles, ...(buildProfileSearch(params) as object) });
   expect((res.hits.total as { value: number }).value).toBe(1);
-  expect(Object.keys(res.aggregations ?? {}).sort()).toEqual(['ageBand', 'category', 'gender', 'lifecycle', 'region']);
+  expect(Object.keys(res.aggregations ?? {}).sort()).toEqual(['ageBand', 'category', 'gender', 'lifecycle', 'region', 'segment']);
   // PII is stored for exports but is neither searchable nor aggregatable.
   await expect(es.search({ index: names.profiles, query: { term: { 'contact.email': 'a@b.c' } } })).rejects.toThrow();
 });
@@ -155,6 +164,46 @@ it('serves nested interest queries, prefix, exists, range and the aggregations s
     },
   });
   expect(Object.keys(aggs.aggregations ?? {}).sort()).toEqual(['bands', 'f', 'hist', 'interests', 'p', 'seen', 'spend', 'users']);
+});
+
+it('applies conditional partial updates of membership in _bulk, and serves exports from doc values', async () => {
+  const doc = { ...profile('members', [ev({ type: 'page_view' }, 900)]), segments: ['a'] };
+  doc.contact = { email: 'M@x.io', emailSha256: 'f'.repeat(64) };
+  await es.index({ index: names.profiles, id: 'members', document: doc, refresh: true });
+  const got = await es.get({ index: names.profiles, id: 'members' });
+  // Segment backfill: a partial `doc` update conditional on the sequence number it read (no scripts).
+  const ok = await es.bulk({
+    refresh: true,
+    operations: [
+      { update: { _index: got._index, _id: 'members', if_seq_no: got._seq_no, if_primary_term: got._primary_term } },
+      { doc: { segments: ['a', 'b'], segmentOutbox: [{ changeId: 'b/entered/1/members' }] } },
+    ],
+  });
+  expect(ok.items[0]!.update!.status).toBe(200);
+  const stale = await es.bulk({
+    operations: [
+      { update: { _index: got._index, _id: 'members', if_seq_no: got._seq_no, if_primary_term: got._primary_term } },
+      { doc: { segments: [] } },
+    ],
+  });
+  expect(stale.items[0]!.update!.status).toBe(409);
+  expect((await es.count({ index: names.profiles, query: { term: { segments: 'b' } } })).count).toBe(1);
+  // Hashed exports: doc values of a field that is not indexed, without loading _source.
+  const res = await es.search({
+    index: names.profiles,
+    query: { term: { userId: 'members' } },
+    _source: false,
+    docvalue_fields: ['userId', 'contact.emailSha256', 'behavior.lastSeen', 'attributes.consents.email'],
+  });
+  expect(res.hits.hits[0]!._source).toBeUndefined();
+  expect(res.hits.hits[0]!.fields).toMatchObject({
+    userId: ['members'],
+    'contact.emailSha256': ['f'.repeat(64)],
+    'attributes.consents.email': [false],
+  });
+  expect(res.hits.hits[0]!.fields!['behavior.lastSeen']![0]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  // The raw e-mail has neither an index nor doc values: nothing can match or read it but _source.
+  await expect(es.search({ index: names.profiles, query: { term: { 'contact.email': 'M@x.io' } } })).rejects.toThrow();
 });
 
 it('rejects a stale write (if_seq_no) and a second create, which the indexer relies on', async () => {
@@ -226,7 +275,12 @@ it('refreshes time-relative fields and segment membership of untouched profiles 
   const changes = createSegmentChangesQueue(redis, prefix);
   const logger = createLogger('t', 'silent');
   const segments = new SegmentRegistry(es, names.segments, redis, prefix, changes, logger);
-  const recent = { segmentId: 'viewed-this-week', version: 1, status: 'active', definition: { event: { type: 'page_view', inLastDays: 7 } } };
+  const recent = {
+    segmentId: 'viewed-this-week',
+    version: 1,
+    status: 'active',
+    definition: { event: { type: 'page_view', inLastDays: 7 } },
+  };
   await es.index({ index: names.segments, id: recent.segmentId, document: recent, refresh: true });
   const tenDaysAgo = Date.now() - 10 * DAY;
   for (let i = 0; i < 25; i++) {

@@ -34,16 +34,18 @@ it('moves profiles to a new index version behind the alias while events keep flo
     const arriving = enqueue(queue, second.batches);
     const alias = indexNames(prefix).profiles;
     const lines: string[] = [];
-    const target = await migrateIndex(es, alias, { ...readDefinition('profiles'), version: 2 }, [queue], {
+    const current = readDefinition('profiles').version;
+    const next = current + 1;
+    const target = await migrateIndex(es, alias, { ...readDefinition('profiles'), version: next }, [queue], {
       start: () => undefined,
       increment: () => undefined,
       stop: () => undefined,
       say: (line) => lines.push(line),
     });
     await arriving;
-    expect(target).toBe(`${alias}-v2`);
-    expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual([`${alias}-v2`]);
-    expect(await es.indices.exists({ index: `${alias}-v1` })).toBe(false);
+    expect(target).toBe(`${alias}-v${next}`);
+    expect(Object.keys(await es.indices.getAlias({ name: alias }))).toEqual([`${alias}-v${next}`]);
+    expect(await es.indices.exists({ index: `${alias}-v${current}` })).toBe(false);
     expect(await queue.isPaused()).toBe(false);
 
     await eventually(() => drained(queue, 80), 60_000, 'all batches applied after the swap');

@@ -13,12 +13,14 @@ import {
   listen,
   redisReady,
   closeRedis,
+  whenRedisReady,
   type Logger,
 } from '@portrait/runtime';
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
 import { MembershipJobs, SegmentAnalytics, SegmentStore, segmentRoutes } from './segments';
+import { ExportAudit, ExportFiles, ExportJobs, createExportsQueue, exportMetrics, exportRoutes, startExportWorker } from './exports';
 
 export interface QueryService {
   url: string;
@@ -48,7 +50,47 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     maintenance.on('error', () => undefined);
     lifecycle.defer('maintenance queue', () => maintenance.close());
     const membership = new MembershipJobs(es, names.profiles, redis, maintenance, config.PORTRAIT_PREFIX);
-    app.use(segmentRoutes(new SegmentStore(es, names.segments), new SegmentAnalytics(es, names.profiles), membership));
+    const segments = new SegmentStore(es, names.segments);
+    app.use(segmentRoutes(segments, new SegmentAnalytics(es, names.profiles), membership));
+
+    const files = new ExportFiles(config.EXPORT_DIR, config.PORTRAIT_PREFIX);
+    await files.ensureDir();
+    const queueConnection = createRedis(config.REDIS_URL, 'producer');
+    queueConnection.on('error', () => undefined);
+    lifecycle.defer('export queue connection', () => closeRedis(queueConnection));
+    const exportsQueue = createExportsQueue(queueConnection, config.PORTRAIT_PREFIX);
+    exportsQueue.on('error', (err) => logger.warn({ err: err.message }, 'export queue error'));
+    lifecycle.defer('export queue', () => exportsQueue.close());
+    if (!(await whenRedisReady(queueConnection, 5000))) {
+      logger.warn({ url: config.REDIS_URL }, 'Redis is not reachable yet; export jobs answer 503 until it is');
+    }
+    const audit = new ExportAudit(es, names.exports);
+    const metrics = exportMetrics(registry);
+    const exportDeps = {
+      es,
+      profiles: names.profiles,
+      audit,
+      metrics,
+      logger,
+      pageSize: config.EXPORT_PAGE_SIZE,
+      pauseMs: config.EXPORT_PAGE_PAUSE_MS,
+    };
+    app.use(
+      exportRoutes({
+        store: segments,
+        jobs: new ExportJobs({ audit, queue: exportsQueue, redis, files, prefix: config.PORTRAIT_PREFIX, metrics, logger }),
+        stream: { ...exportDeps, maxRows: config.EXPORT_STREAM_MAX_ROWS },
+        defaultCallingCode: config.EXPORT_DEFAULT_CALLING_CODE,
+      }),
+    );
+    if (config.EXPORT_WORKER) {
+      const worker = startExportWorker(
+        { ...exportDeps, files, redis, prefix: config.PORTRAIT_PREFIX, ttlMs: config.EXPORT_TTL_HOURS * 3_600_000 },
+        { redisUrl: config.REDIS_URL, concurrency: config.EXPORT_CONCURRENCY, sweepEveryMs: config.EXPORT_SWEEP_EVERY_MS },
+      );
+      // Registered after the connections, so it runs before they close: running jobs go back on the queue.
+      lifecycle.defer('export worker', () => worker.close(), 60_000);
+    }
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
     lifecycle.defer('http', () => http.close());

@@ -13,7 +13,7 @@ export interface IndexDefinition {
   mappings: estypes.MappingTypeMapping;
 }
 
-export type IndexName = 'profiles' | 'events' | 'items' | 'segments';
+export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports';
 
 export function readDefinition(name: IndexName): IndexDefinition {
   return JSON.parse(readFileSync(path.join(INDEX_DEFINITIONS_DIR, `${name}.json`), 'utf8')) as IndexDefinition;
@@ -39,6 +39,7 @@ export async function bootstrapIndices(client: Client, prefix: string): Promise<
     ['profiles', names.profiles],
     ['items', names.items],
     ['segments', names.segments],
+    ['exports', names.exports],
   ] as const) {
     const def = readDefinition(logical);
     const template = `${prefix}-${logical}`;
@@ -98,7 +99,7 @@ export async function deletePrefix(client: Client, prefix: string): Promise<void
   // Wildcard deletes are refused by default (action.destructive_requires_name), so resolve names first.
   const existing = Object.keys(await client.indices.get({ index: `${prefix}-*`, expand_wildcards: 'all', allow_no_indices: true }));
   if (existing.length > 0) await client.indices.delete({ index: existing, ignore_unavailable: true });
-  for (const name of ['profiles', 'items', 'events', 'segments']) {
+  for (const name of ['profiles', 'items', 'events', 'segments', 'exports']) {
     await client.indices.deleteIndexTemplate({ name: `${prefix}-${name}` }).catch(() => undefined);
   }
 }

@@ -4,7 +4,16 @@ import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { Histogram, type Registry } from 'prom-client';
-import { ConflictError, NotFoundError, QueueFullError, UnavailableError, ValidationError, type Issue } from '@portrait/shared';
+import {
+  ConflictError,
+  GoneError,
+  LimitExceededError,
+  NotFoundError,
+  QueueFullError,
+  UnavailableError,
+  ValidationError,
+  type Issue,
+} from '@portrait/shared';
 import type { Logger } from './logger';
 
 export type ReadinessCheck = () => Promise<boolean>;
@@ -117,6 +126,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       send(404, { error: 'not_found', message: error.message });
     } else if (error instanceof ConflictError) {
       send(409, { error: 'conflict', message: error.message });
+    } else if (error instanceof GoneError) {
+      send(410, { error: 'gone', message: error.message });
+    } else if (error instanceof LimitExceededError) {
+      send(413, { error: 'too_large', message: error.message, limit: error.limit, actual: error.actual });
     } else if (error instanceof QueueFullError) {
       res.setHeader('retry-after', String(error.retryAfterSeconds));
       send(429, { error: 'queue_full', message: error.message, retryAfterSeconds: error.retryAfterSeconds });

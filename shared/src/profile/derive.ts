@@ -1,3 +1,4 @@
+import { hashEmail } from '../exports/normalize';
 import { BEHAVIOUR_TYPES, type BehaviourType } from '../events';
 import { decayedValue } from './decay';
 import { WINDOWS_DAYS, type ProfileOptions } from './options';
@@ -109,7 +110,7 @@ export function deriveProfile(
       signupDate: str('signupDate'),
       consents,
     },
-    contact: { email: str('email'), phone: str('phone') },
+    contact: { email: str('email'), phone: str('phone'), emailSha256: hashEmail(str('email')) },
     behavior: {
       counts,
       eventCount,

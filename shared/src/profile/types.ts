@@ -77,7 +77,12 @@ export interface ProfileDoc {
     consents: Consents;
   };
   /** PII: not searchable, only read back for exports. */
-  contact: { email?: string; phone?: string };
+  contact: {
+    email?: string;
+    phone?: string;
+    /** SHA-256 of the normalized e-mail, kept in doc values so hashed audience exports never parse `_source`. */
+    emailSha256?: string;
+  };
   behavior: {
     counts: Record<BehaviourType, WindowCounts>;
     eventCount: number;

@@ -1,0 +1,145 @@
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { IdSchema, ValidationError, parseExportRequest, toIssues, type ExportRequest, type Issue } from '@portrait/shared';
+import { jsonBody } from '@portrait/runtime';
+import type { SegmentStore } from '../segments';
+import type { ExportJobs, ExportView } from './jobs';
+import { planExport } from './plan';
+import type { ExportRecord, ExportStatus } from './record';
+import { streamExport, type StreamDeps, type StreamStart } from './stream';
+
+/** Who is exporting. Required on every call that exports or removes data; API keys will replace it. */
+export const ACTOR_HEADER = 'x-portrait-actor';
+
+const Actor = z
+  .string({
+    error: (i) => (i.input === undefined ? `is required: name who is exporting, e.g. ${ACTOR_HEADER}: alice` : 'must be given once'),
+  })
+  .trim()
+  .min(1, `must not be empty: name who is exporting, e.g. ${ACTOR_HEADER}: alice`)
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'expired', 'deleted'] as const satisfies readonly ExportStatus[];
+const ListQuery = z.strictObject({
+  segmentId: IdSchema.optional(),
+  status: z.enum(STATUSES).optional(),
+  actor: z.string().min(1).max(200).optional(),
+  size: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+function actorIssues(req: Request): { actor?: string; issues: Issue[] } {
+  const parsed = Actor.safeParse(req.headers[ACTOR_HEADER]);
+  return parsed.success ? { actor: parsed.data, issues: [] } : { issues: toIssues(parsed.error, ['headers', ACTOR_HEADER]) };
+}
+
+function requireActor(req: Request): string {
+  const { actor, issues } = actorIssues(req);
+  if (actor === undefined) throw new ValidationError(`the ${ACTOR_HEADER} header is required`, issues);
+  return actor;
+}
+
+/** The actor and the export request, with every issue of both in one 400. */
+function exportInput(req: Request): { actor: string; request: ExportRequest } {
+  const who = actorIssues(req);
+  const body = parseExportRequest(req.body);
+  const issues = [...who.issues, ...(body.ok ? [] : body.issues)];
+  if (who.actor === undefined || !body.ok) throw new ValidationError('invalid export request', issues);
+  return { actor: who.actor, request: body.value };
+}
+
+function param(req: Request, name: string): string {
+  const parsed = IdSchema.safeParse(req.params[name]);
+  if (!parsed.success) throw new ValidationError(`invalid ${name}`, toIssues(parsed.error, ['params', name]));
+  return parsed.data;
+}
+
+const requestId = (req: Request): string | undefined => (req.id === undefined ? undefined : String(req.id));
+
+const links = (exportId: string) => ({ statusUrl: `/v1/exports/${exportId}`, downloadUrl: `/v1/exports/${exportId}/download` });
+
+function shape(view: ExportView | ExportRecord): Record<string, unknown> {
+  return { ...view, ...(view.kind === 'job' ? links(view.exportId) : {}) };
+}
+
+function streamHeaders(res: Response, start: StreamStart): void {
+  res.status(200);
+  res.setHeader('content-type', start.contentType);
+  res.setHeader('content-disposition', `attachment; filename="${start.fileName}"`);
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('x-portrait-export-id', start.exportId);
+  res.setHeader('x-portrait-row-count', String(start.total));
+  res.setHeader('x-portrait-segment-version', String(start.segmentVersion));
+  res.setHeader('x-portrait-snapshot-at', start.snapshotAt);
+}
+
+export interface ExportRoutesDeps {
+  store: SegmentStore;
+  jobs: ExportJobs;
+  stream: StreamDeps;
+  /** `EXPORT_DEFAULT_CALLING_CODE`, unless the request names one. */
+  defaultCallingCode?: string;
+}
+
+export function exportRoutes(deps: ExportRoutesDeps): Router {
+  const router = Router();
+  const body = jsonBody('64kb');
+
+  router.post('/v1/segments/:id/export', ...body, async (req, res) => {
+    const { actor, request } = exportInput(req);
+    const plan = planExport(await deps.store.get(param(req, 'id')), request, deps.defaultCallingCode);
+    await streamExport(deps.stream, plan, { actor, requestId: requestId(req) }, res, (start) => streamHeaders(res, start));
+  });
+
+  router.post('/v1/segments/:id/exports', ...body, async (req, res) => {
+    const { actor, request } = exportInput(req);
+    const plan = planExport(await deps.store.get(param(req, 'id')), request, deps.defaultCallingCode);
+    const record = await deps.jobs.start(plan, { actor, requestId: requestId(req) });
+    res.setHeader('location', links(record.exportId).statusUrl);
+    res.status(202).json({
+      exportId: record.exportId,
+      status: record.status,
+      segmentId: record.segmentId,
+      segmentVersion: record.segmentVersion,
+      columns: record.columns,
+      ...links(record.exportId),
+    });
+  });
+
+  router.get('/v1/exports', async (req, res) => {
+    const query = ListQuery.safeParse(req.query);
+    if (!query.success) throw new ValidationError('invalid query', toIssues(query.error, ['query']));
+    res.json({ exports: (await deps.jobs.list(query.data)).map(shape) });
+  });
+
+  router.get('/v1/exports/:exportId', async (req, res) => {
+    res.json(shape(await deps.jobs.status(param(req, 'exportId'))));
+  });
+
+  router.get('/v1/exports/:exportId/download', async (req, res) => {
+    const file = await deps.jobs.download(param(req, 'exportId'), actorIssues(req).actor);
+    const { record } = file;
+    res.setHeader('content-type', file.contentType);
+    res.setHeader('content-length', String(file.size));
+    res.setHeader(
+      'content-disposition',
+      `attachment; filename="${record.segmentId}-v${record.segmentVersion}-${record.exportId}.${record.format}"`,
+    );
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-portrait-export-id', record.exportId);
+    res.setHeader('x-portrait-row-count', String(record.rows));
+    res.setHeader('x-portrait-segment-version', String(record.segmentVersion));
+    if (record.snapshotAt) res.setHeader('x-portrait-snapshot-at', record.snapshotAt);
+    // A client that hangs up mid-download is not an error worth more than the access log.
+    await pipeline(file.stream, res).catch(() => file.stream.destroy());
+  });
+
+  router.delete('/v1/exports/:exportId', async (req, res) => {
+    const exportId = param(req, 'exportId');
+    const { pending, view } = await deps.jobs.cancelOrDelete(exportId, requireActor(req));
+    res.status(pending ? 202 : 200).json(shape(view));
+  });
+
+  return router;
+}

@@ -1,0 +1,29 @@
+export { CALLING_CODE, hashEmail, hashPhone, hashPhoneDigits, normalizeEmail, normalizePhone, sha256Hex } from './normalize';
+export {
+  EXPORT_FIELDS,
+  EXPORT_FIELD_NAMES,
+  exportDocValueFields,
+  exportRowFromDocValues,
+  exportSourcePaths,
+  exportsContactData,
+  resolveExportFields,
+  valueAt,
+  type ExportContext,
+  type ExportField,
+  type ExportFieldSpec,
+  type ExportValue,
+} from './fields';
+export {
+  EXPORT_CONSENTS,
+  EXPORT_FORMATS,
+  EXPORT_LIMITS,
+  ExportRequestSchema,
+  consentFilter,
+  exportQuery,
+  parseExportRequest,
+  type ExportConsent,
+  type ExportFormat,
+  type ExportRequest,
+  type ExportRequestInput,
+} from './request';
+export { CSV_LIST_SEPARATOR, csvHeader, csvRecord, exportEncoder, exportRow, ndjsonRecord, type ExportEncoder } from './rows';
