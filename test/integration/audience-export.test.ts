@@ -265,7 +265,9 @@ describe('streamed export', () => {
     expect((await http('POST', `${qry.url}/v1/segments/no-such-segment/exports`, { fields: ['userId'] }, actor)).status).toBe(404);
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect((await http('GET', `${qry.url}/v1/exports/${unknown}`)).status).toBe(404);
-    expect((await http('GET', `${qry.url}/v1/exports/${unknown}/download`)).status).toBe(404);
+    expect((await http('GET', `${qry.url}/v1/exports/${unknown}/download`, undefined, actor)).status).toBe(404);
+    // Downloading is exporting: it names who, like the export itself.
+    expect((await http('GET', `${qry.url}/v1/exports/${unknown}/download`)).status).toBe(400);
     expect((await http('DELETE', `${qry.url}/v1/exports/${unknown}`, undefined, actor)).status).toBe(404);
   });
 });
@@ -354,7 +356,7 @@ describe('export jobs', () => {
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ status: 'deleted', deletedBy: 'bob' });
     expect(await exportFilesOf(exportId)).toEqual([]);
-    expect((await http('GET', `${qry.url}/v1/exports/${exportId}/download`)).status).toBe(410);
+    expect((await http('GET', `${qry.url}/v1/exports/${exportId}/download`, undefined, actor)).status).toBe(410);
   });
 
   it('cancels a running job: it stops, its partial file is removed and its status is cancelled', async () => {
@@ -369,7 +371,7 @@ describe('export jobs', () => {
       30_000,
       'job running with rows written',
     );
-    expect((await http('GET', `${qry.url}/v1/exports/${exportId}/download`)).status).toBe(409);
+    expect((await http('GET', `${qry.url}/v1/exports/${exportId}/download`, undefined, actor)).status).toBe(409);
     expect((await http('DELETE', `${qry.url}/v1/exports/${exportId}`)).status).toBe(400);
 
     const cancel = await http('DELETE', `${qry.url}/v1/exports/${exportId}`, undefined, actor);
@@ -386,7 +388,7 @@ describe('export jobs', () => {
     expect(final.status).toBe('cancelled');
     expect(final.rows).toBeLessThan(30);
     expect(await exportFilesOf(exportId)).toEqual([]);
-    const download = await http('GET', `${qry.url}/v1/exports/${exportId}/download`);
+    const download = await http('GET', `${qry.url}/v1/exports/${exportId}/download`, undefined, actor);
     expect(download.status).toBe(409);
     expect(download.body.message).toContain('cancelled');
   });
@@ -476,7 +478,7 @@ describe('expiry', () => {
     const file = path.join(exportDir, `${prefix}-${exportId}.csv`);
     expect(existsSync(file)).toBe(true);
     await eventually(async () => Date.now() > Date.parse(done.expiresAt), 10_000, 'expiry passed');
-    expect((await http('GET', `${qry.url}/v1/exports/${exportId}/download`)).status).toBe(410);
+    expect((await http('GET', `${qry.url}/v1/exports/${exportId}/download`, undefined, actor)).status).toBe(410);
 
     const queue = new Queue(queueNames().exports, { connection: redis, prefix: bullPrefix(prefix) });
     await queue.add(ExportJob.sweep, {});
@@ -491,7 +493,7 @@ describe('expiry', () => {
     );
     expect(expired.rows).toBe(20);
     expect(existsSync(file)).toBe(false);
-    const gone = await http('GET', `${qry.url}/v1/exports/${exportId}/download`);
+    const gone = await http('GET', `${qry.url}/v1/exports/${exportId}/download`, undefined, actor);
     expect(gone.status).toBe(410);
     expect(gone.body.message).toContain('expired');
   });

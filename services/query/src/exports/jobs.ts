@@ -123,7 +123,7 @@ export class ExportJobs {
   /** The finished file: 409 while it is not ready (or never will be), 410 once it expired or was deleted. */
   async download(
     exportId: string,
-    actor: string | undefined,
+    actor: string,
   ): Promise<{ record: ExportRecord; stream: ReadStream; size: number; contentType: string }> {
     const record = await this.deps.audit.get(exportId);
     const again = `start a new export: POST /v1/segments/${record.segmentId}/exports`;
@@ -153,7 +153,7 @@ export class ExportJobs {
     const file = record.fileName ? await this.deps.files.open(record.fileName) : undefined;
     if (!file) throw new GoneError(`the file of export ${exportId} is no longer in the export directory; ${again}`);
     await this.deps.audit
-      .patch(exportId, { lastDownloadedAt: new Date().toISOString(), ...(actor ? { lastDownloadedBy: actor } : {}) })
+      .patch(exportId, { lastDownloadedAt: new Date().toISOString(), lastDownloadedBy: actor })
       .catch((error: unknown) => this.deps.logger.warn({ err: error, exportId }, 'could not record a download'));
     return { record, stream: file.stream, size: file.size, contentType: CONTENT_TYPES[record.format] };
   }

@@ -118,7 +118,7 @@ export function exportRoutes(deps: ExportRoutesDeps): Router {
   });
 
   router.get('/v1/exports/:exportId/download', async (req, res) => {
-    const file = await deps.jobs.download(param(req, 'exportId'), actorIssues(req).actor);
+    const file = await deps.jobs.download(param(req, 'exportId'), requireActor(req));
     const { record } = file;
     res.setHeader('content-type', file.contentType);
     res.setHeader('content-length', String(file.size));
