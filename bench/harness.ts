@@ -21,6 +21,8 @@ export interface BenchArgs {
   /** Keep indices and Redis keys after the run (for inspection or reuse). */
   keep: boolean;
   indexerConcurrency?: number;
+  /** Indexer processes sharing the queue (indexer benchmark). */
+  indexers?: number;
   inlineFacts?: number;
   /** Event-time span of the indexer's synthetic stream in days: short spans interleave more sessions per batch. */
   spanDays?: number;

@@ -50,6 +50,7 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
     batch: args.batch ?? 500,
     seed: args.seed,
     indexerConcurrency: args.indexerConcurrency ?? 'service default (4)',
+    indexerProcesses: args.indexers ?? 1,
     inlineFactsShare: args.inlineFacts ?? 1,
     spanDays: args.spanDays ?? 90,
   };
@@ -112,8 +113,10 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
       ...(args.indexerConcurrency ? { INDEXER_CONCURRENCY: String(args.indexerConcurrency) } : {}),
     });
     const spawned = performance.now();
-    const child = await spawnService('indexer', env);
-    stopChild = () => child.stop();
+    // Several processes scale out on one queue; the first is the one whose CPU is sampled.
+    const children = await Promise.all(Array.from({ length: params.indexerProcesses }, () => spawnService('indexer', env)));
+    const child = children[0]!;
+    stopChild = () => Promise.all(children.map((c) => c.stop()));
     const startupSeconds = (performance.now() - spawned) / 1000;
     const statsBefore = await indexingStats(infra, prefix);
     const cpu0 = await cpuSnapshot(infra, child.pid);
@@ -125,7 +128,7 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
     for (;;) {
       counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'completed', 'failed');
       const mem = procMemoryMb(child.pid);
-      if (mem) peakRss = Math.max(peakRss, mem.rss);
+      for (const c of children) peakRss = Math.max(peakRss, procMemoryMb(c.pid)?.rss ?? 0);
       const outstanding = (counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
       const now = performance.now();
       if (now - lastReport > 5000 || outstanding === 0) {
@@ -143,8 +146,11 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
     const drainSeconds = (performance.now() - t0) / 1000;
     const cpu = cpuBetween(cpu0, await cpuSnapshot(infra, child.pid), 'indexer');
     const memory = procMemoryMb(child.pid);
-    const metrics = await scrapeMetrics(child.url);
-    await child.stop();
+    const metrics: Record<string, number> = {};
+    for (const c of children) {
+      for (const [name, value] of Object.entries(await scrapeMetrics(c.url))) metrics[name] = (metrics[name] ?? 0) + value;
+    }
+    await Promise.all(children.map((c) => c.stop()));
     const statsAfter = await indexingStats(infra, prefix);
 
     const profileWrites = statsAfter.profiles.indexTotal - statsBefore.profiles.indexTotal;
@@ -201,9 +207,15 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
           retries: metrics.portrait_indexer_batch_retries_total,
           deadLettered: metrics.portrait_indexer_dead_lettered_total,
           batchSeconds,
-          heapUsedMb: round((metrics.portrait_nodejs_heap_size_used_bytes ?? 0) / 2 ** 20, 1),
+          heapUsedMbSummedOverProcesses: round((metrics.portrait_nodejs_heap_size_used_bytes ?? 0) / 2 ** 20, 1),
         },
-        logs: { warn: child.logs.warn, error: child.logs.error, samples: child.logs.samples.slice(0, 3) },
+        logs: {
+          warn: children.reduce((n, c) => n + c.logs.warn, 0),
+          error: children.reduce((n, c) => n + c.logs.error, 0),
+          samples: children.flatMap((c) => c.logs.samples).slice(0, 3),
+        },
+        processes: children.length,
+        /** `indexer` is the first process; the others use about as much. */
         cpuCoresUsed: cpu,
         elasticsearch: {
           profilesIndex: statsDelta(statsBefore.profiles, statsAfter.profiles),

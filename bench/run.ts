@@ -15,6 +15,7 @@
  *   --rate N                freshness background load [1000 events/s]
  *   --requests N            read requests             [5000]
  *   --indexer-concurrency N INDEXER_CONCURRENCY       [the service default]
+ *   --indexers N            indexer: processes sharing the queue (they scale out) [1]
  *   --span-days D           indexer: event-time span of the stream; sessions interleave more when short [90]
  *   --inline-facts X        share of events carrying item facts inline (rest enriched from the catalogue) [1]
  *   --services-in process|child where ingest and query run; the indexer always runs as a child [process]
@@ -59,6 +60,7 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
       rate: { type: 'string' },
       requests: { type: 'string' },
       'indexer-concurrency': { type: 'string' },
+      indexers: { type: 'string' },
       'inline-facts': { type: 'string' },
       'span-days': { type: 'string' },
       'services-in': { type: 'string' },
@@ -98,6 +100,7 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
     rate: int('rate', values.rate),
     requests: int('requests', values.requests),
     indexerConcurrency: int('indexer-concurrency', values['indexer-concurrency']),
+    indexers: int('indexers', values.indexers),
     inlineFacts,
     spanDays,
     servicesIn,
