@@ -148,6 +148,16 @@ async function main(): Promise<void> {
   const synthetic = await sendEvents('synthetic shop ', shop.events(total), total);
   const households = await loadMargarine(now);
   const expected = shop.stats.usersSeen + households;
+  if (synthetic.accepted === 0) {
+    const res = await fetch(`${QUERY}/v1/profiles/search?size=0&facets=region`);
+    const total = res.ok ? ((await res.json()) as { total: number }).total : 0;
+    if (total < expected) {
+      throw new Error(
+        `ingest remembers these demo events (it drops re-sent event ids for 7 days) but only ${total} of ${expected} profiles exist: ` +
+          `Elasticsearch was wiped without Redis. Run 'npm stop && npm run es -- wipe' (it clears both), then 'npm start'`,
+      );
+    }
+  }
 
   const bar = new SingleBar(
     { format: '  indexing        [{bar}] {value}/{total} profiles', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },

@@ -480,6 +480,16 @@ cmd_wipe() {
   log "deleting $ES_DATA and $ES_LOGS"
   rm -rf "$ES_DATA" "$ES_LOGS" "$ES_LAUNCH_LOG"
   log "wiped; the unpacked distribution in $ES_HOME is kept"
+  # Queued batches and remembered event ids describe data that is gone now: without this, re-sent events
+  # (the demo data, say) would be answered as duplicates and never rebuild their profiles.
+  local redis_url="${REDIS_URL:-redis://127.0.0.1:6379}" prefix="${PORTRAIT_PREFIX:-portrait}"
+  if command -v redis-cli >/dev/null && redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
+    local n
+    n=$(redis-cli -u "$redis_url" --scan --pattern "$prefix:*" | tee >(xargs -r -n 500 redis-cli -u "$redis_url" unlink >/dev/null) | wc -l)
+    log "deleted $n Redis keys of prefix '$prefix' (queues, remembered event ids) at $redis_url"
+  else
+    log "Redis at $redis_url not reachable: delete its '$prefix:*' keys yourself, or ingest will answer re-sent events as duplicates"
+  fi
 }
 
 usage() {
@@ -490,7 +500,7 @@ usage: scripts/es.sh <command>
   status        print state, pid and url; exit 0 only when healthy
   wait [secs]   wait until healthy (default ${ES_WAIT_SECONDS}s)
   logs [-f]     last 200 lines of the main log; -f follows
-  wipe          stop, then delete data and logs
+  wipe          stop, then delete data and logs, and the prefix's Redis keys (queues, remembered event ids)
   url           print the base url
 env: PORTRAIT_CACHE_DIR=$PORTRAIT_CACHE_DIR ES_PORT=$ES_PORT ES_HEAP=$ES_HEAP
 EOF
