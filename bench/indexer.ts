@@ -3,6 +3,7 @@ import {
   bootstrapIndices,
   createDeadLetterQueue,
   createIngestQueue,
+  pointInTimePages,
   readDefinition,
   type estypes,
   type EventsJob,
@@ -355,36 +356,18 @@ async function rawBulkBaseline(infra: Infra, prefix: string, alias: string, bulk
   let inCurrent = 0;
   let docs = 0;
   let bytes = 0;
-  const pit = await infra.es.openPointInTime({ index: alias, keep_alive: '2m' });
-  let pitId = pit.id;
-  let after: estypes.SortResults | undefined;
-  try {
-    for (;;) {
-      const page = await infra.es.search({
-        pit: { id: pitId, keep_alive: '2m' },
-        size: 1000,
-        sort: [{ _shard_doc: 'asc' }],
-        search_after: after,
-        track_total_hits: false,
-      });
-      pitId = page.pit_id ?? pitId;
-      const hits = page.hits.hits;
-      if (hits.length === 0) break;
-      after = hits[hits.length - 1]!.sort;
-      for (const hit of hits) {
-        const line = `{"index":{"_id":${JSON.stringify(hit._id)}}}\n${JSON.stringify(hit._source)}\n`;
-        bytes += line.length;
-        current += line;
-        docs++;
-        if (++inCurrent === bulkSize) {
-          bodies.push(current);
-          current = '';
-          inCurrent = 0;
-        }
+  for await (const hits of pointInTimePages(infra.es, { index: alias, pageSize: 1000 })) {
+    for (const hit of hits) {
+      const line = `{"index":{"_id":${JSON.stringify(hit._id)}}}\n${JSON.stringify(hit._source)}\n`;
+      bytes += line.length;
+      current += line;
+      docs++;
+      if (++inCurrent === bulkSize) {
+        bodies.push(current);
+        current = '';
+        inCurrent = 0;
       }
     }
-  } finally {
-    await infra.es.closePointInTime({ id: pitId }).catch(() => undefined);
   }
   if (inCurrent > 0) bodies.push(current);
   progress(

@@ -1,5 +1,5 @@
 import { DEFAULT_PROFILE_OPTIONS, deriveProfile, foldEvents, indexNames, toQueued, type QueuedEvent } from '@portrait/shared';
-import { bootstrapIndices, type estypes } from '@portrait/runtime';
+import { bootstrapIndices, pointInTimePages, type estypes } from '@portrait/runtime';
 import {
   atMost,
   checkEvents,
@@ -153,26 +153,9 @@ async function loadProfiles(infra: Infra, prefix: string, users: number, events:
 
 async function profileIds(infra: Infra, alias: string, limit = 200_000): Promise<string[]> {
   const ids: string[] = [];
-  const pit = await infra.es.openPointInTime({ index: alias, keep_alive: '1m' });
-  let pitId = pit.id;
-  let after: estypes.SortResults | undefined;
-  try {
-    while (ids.length < limit) {
-      const page = await infra.es.search({
-        pit: { id: pitId, keep_alive: '1m' },
-        size: 5000,
-        _source: false,
-        sort: [{ _shard_doc: 'asc' }],
-        search_after: after,
-      });
-      pitId = page.pit_id ?? pitId;
-      const hits = page.hits.hits;
-      if (hits.length === 0) break;
-      after = hits[hits.length - 1]!.sort;
-      for (const hit of hits) ids.push(hit._id!);
-    }
-  } finally {
-    await infra.es.closePointInTime({ id: pitId }).catch(() => undefined);
+  for await (const hits of pointInTimePages(infra.es, { index: alias, pageSize: 5000, keepAlive: '1m', request: { _source: false } })) {
+    for (const hit of hits) ids.push(hit._id!);
+    if (ids.length >= limit) break;
   }
   return ids;
 }

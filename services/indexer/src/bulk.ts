@@ -1,4 +1,5 @@
-import type { estypes } from '@portrait/runtime';
+import type { SegmentChange } from '@portrait/shared';
+import type { Client, estypes } from '@portrait/runtime';
 
 export type ItemFate = 'ok' | 'conflict' | 'transient' | 'permanent';
 
@@ -26,3 +27,39 @@ export function resultOf(entry: Partial<Record<estypes.BulkOperationType, estype
 
 /** Thrown for failures worth retrying the whole batch for (cluster overloaded or unreachable). */
 export class TransientError extends Error {}
+
+export interface ConditionalWriteResult {
+  written: number;
+  /** Lost to a concurrent writer (`if_seq_no` no longer matched). */
+  conflicts: number;
+  failed: { id: string; reason: string }[];
+  /** The segment transitions of the documents that were written, to publish. */
+  changes: SegmentChange[];
+}
+
+/**
+ * Sends conditional writes (one operation per document, each with `if_seq_no`) that carry segment
+ * transitions, `changesOf[i]` for the i-th document, and sorts out what landed.
+ */
+export async function conditionalWrites(
+  es: Client,
+  operations: NonNullable<estypes.BulkRequest['operations']>,
+  changesOf: readonly SegmentChange[][],
+): Promise<ConditionalWriteResult> {
+  const result: ConditionalWriteResult = { written: 0, conflicts: 0, failed: [], changes: [] };
+  if (operations.length === 0) return result;
+  const res = await es.bulk({ operations });
+  res.items.forEach((entry, i) => {
+    const item = resultOf(entry);
+    const fate = classifyBulkItem(item);
+    if (fate === 'ok') {
+      result.written++;
+      result.changes.push(...changesOf[i]!);
+    } else if (fate === 'conflict') {
+      result.conflicts++;
+    } else {
+      result.failed.push({ id: item._id ?? '?', reason: bulkItemReason(item) });
+    }
+  });
+  return result;
+}

@@ -1,6 +1,6 @@
 import { compileSegment, evaluateMembership, type SegmentChange, type SegmentDefinition } from '@portrait/shared';
-import type { Client, estypes, Logger } from '@portrait/runtime';
-import { bulkItemReason, classifyBulkItem, resultOf } from './bulk';
+import { pointInTimePages, type Client, type estypes, type Logger } from '@portrait/runtime';
+import { conditionalWrites } from './bulk';
 import type { StoredProfile } from './profile-writer';
 import type { Membership } from './segment-registry';
 
@@ -66,8 +66,14 @@ export async function reconcileSegment(
     }
     report.passes++;
     await onProgress?.({ ...report, pending });
-    await walk(es, alias, query, options.pageSize, async (hits) => {
-      const operations: estypes.BulkRequest['operations'] = [];
+    const pages = pointInTimePages<StoredProfile>(es, {
+      index: alias,
+      pageSize: options.pageSize,
+      query,
+      request: { seq_no_primary_term: true, _source: { excludes: ['state'] } },
+    });
+    for await (const hits of pages) {
+      const operations: NonNullable<estypes.BulkRequest['operations']> = [];
       const changesOf: SegmentChange[][] = [];
       for (const hit of hits) {
         const doc = hit._source!;
@@ -80,29 +86,18 @@ export async function reconcileSegment(
         changesOf.push(result.changes);
       }
       report.scanned += hits.length;
-      if (operations.length > 0) {
-        const res = await es.bulk({ operations });
-        const published: SegmentChange[] = [];
-        res.items.forEach((entry, i) => {
-          const item = resultOf(entry);
-          const fate = classifyBulkItem(item);
-          if (fate === 'ok') {
-            published.push(...changesOf[i]!);
-          } else if (fate === 'conflict') {
-            report.conflicts++;
-          } else {
-            report.failed++;
-            logger.warn({ segmentId, userId: item._id, reason: bulkItemReason(item) }, 'membership update failed');
-          }
-        });
-        await membership.publish(published);
-        for (const c of published) {
-          if (c.change === 'entered') report.entered++;
-          else report.exited++;
-        }
+      const written = await conditionalWrites(es, operations, changesOf);
+      report.conflicts += written.conflicts;
+      report.failed += written.failed.length;
+      for (const failure of written.failed)
+        logger.warn({ segmentId, userId: failure.id, reason: failure.reason }, 'membership update failed');
+      await membership.publish(written.changes);
+      for (const c of written.changes) {
+        if (c.change === 'entered') report.entered++;
+        else report.exited++;
       }
       await onProgress?.({ ...report, pending });
-    });
+    }
   }
   await onProgress?.({ ...report });
   return report;
@@ -124,38 +119,4 @@ export function mismatchQuery(segmentId: string, definition: SegmentDefinition |
       minimum_should_match: 1,
     },
   };
-}
-
-/** Pages through a query's hits on a point in time, with sequence numbers for conditional writes. */
-async function walk(
-  es: Client,
-  index: string,
-  query: estypes.QueryDslQueryContainer,
-  pageSize: number,
-  onPage: (hits: estypes.SearchHit<StoredProfile>[]) => Promise<void>,
-): Promise<void> {
-  const pit = await es.openPointInTime({ index, keep_alive: '2m' });
-  let pitId = pit.id;
-  let after: estypes.SortResults | undefined;
-  try {
-    for (;;) {
-      const page = await es.search<StoredProfile>({
-        pit: { id: pitId, keep_alive: '2m' },
-        size: pageSize,
-        query,
-        sort: [{ _shard_doc: 'asc' }],
-        search_after: after,
-        seq_no_primary_term: true,
-        track_total_hits: false,
-        _source: { excludes: ['state'] },
-      });
-      pitId = page.pit_id ?? pitId;
-      const hits = page.hits.hits;
-      if (hits.length === 0) return;
-      after = hits[hits.length - 1]!.sort;
-      await onPage(hits);
-    }
-  } finally {
-    await es.closePointInTime({ id: pitId }).catch(() => undefined);
-  }
 }

@@ -1,9 +1,10 @@
 import type { Queue } from 'bullmq';
 import {
-  buildMembershipCatalog,
-  parseSegmentDefinition,
+  membershipCatalog,
+  prepareSegments,
   segmentsGenerationKey,
   type MembershipCatalog,
+  type PreparedSegments,
   type SegmentChange,
   type SegmentDefinition,
   type SegmentRecord,
@@ -25,7 +26,7 @@ export interface Membership {
  * was lost. What a stale cache writes is corrected by the segment's reconciliation.
  */
 export class SegmentRegistry implements Membership {
-  private records: SegmentRecord[] = [];
+  private prepared: PreparedSegments = prepareSegments([]);
   private generation: string | null | undefined;
   private loadedAt = 0;
   private loading: Promise<void> | undefined;
@@ -42,20 +43,12 @@ export class SegmentRegistry implements Membership {
 
   async catalog(nowMs: number): Promise<MembershipCatalog> {
     await this.ensureFresh();
-    const { catalog, invalid } = buildMembershipCatalog(this.records, nowMs);
-    for (const bad of invalid) this.logger.warn(bad, 'segment definition no longer valid; its membership is left as it is');
-    return catalog;
+    return membershipCatalog(this.prepared, nowMs);
   }
 
   async definitions(): Promise<Map<string, { version: number; definition: SegmentDefinition }>> {
     await this.ensureFresh();
-    const out = new Map<string, { version: number; definition: SegmentDefinition }>();
-    for (const r of this.records) {
-      if (r.status !== 'active') continue;
-      const parsed = parseSegmentDefinition(r.definition);
-      if (parsed.ok) out.set(r.segmentId, { version: r.version, definition: parsed.value });
-    }
-    return out;
+    return new Map(this.prepared.active.map((s) => [s.segmentId, { version: s.version, definition: s.definition }]));
   }
 
   publish(changes: readonly SegmentChange[]): Promise<void> {
@@ -65,7 +58,7 @@ export class SegmentRegistry implements Membership {
   /** The deleted segments' ids, whose memberships reconciliation removes. */
   async deletedIds(): Promise<string[]> {
     await this.ensureFresh();
-    return this.records.filter((r) => r.status === 'deleted').map((r) => r.segmentId);
+    return [...this.prepared.deleted];
   }
 
   private async ensureFresh(): Promise<void> {
@@ -83,9 +76,11 @@ export class SegmentRegistry implements Membership {
       _source: ['segmentId', 'version', 'status', 'definition'],
       query: { match_all: {} },
     });
-    this.records = res.hits.hits.map((h) => h._source!).filter((r) => r?.segmentId);
+    // Validated once per load, not per write; a definition that no longer validates is reported here, once.
+    this.prepared = prepareSegments(res.hits.hits.map((h) => h._source!).filter((r) => r?.segmentId));
+    for (const bad of this.prepared.invalid) this.logger.warn(bad, 'segment definition no longer valid; its membership is left as it is');
     this.generation = generation;
     this.loadedAt = Date.now();
-    this.logger.debug({ segments: this.records.length, generation }, 'segments loaded');
+    this.logger.debug({ segments: this.prepared.active.length, generation }, 'segments loaded');
   }
 }

@@ -7,3 +7,4 @@ export * from './http';
 export * from './bootstrap';
 export * from './queues';
 export * from './migrate';
+export * from './pit-walk';

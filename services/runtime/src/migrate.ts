@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { Client, estypes } from './elasticsearch';
+import type { Client } from './elasticsearch';
 import type { IndexDefinition } from './bootstrap';
+import { pointInTimePages } from './pit-walk';
 
 export interface MigrationProgress {
   start(total: number): void;
@@ -39,32 +40,14 @@ export async function migrateIndex(
     await es.indices.refresh({ index: current! });
     const total = (await es.count({ index: current! })).count;
     progress.start(total);
-    const pit = await es.openPointInTime({ index: current!, keep_alive: '5m' });
-    let pitId = pit.id;
-    let after: estypes.SortResults | undefined;
-    try {
-      for (;;) {
-        const page = await es.search({
-          pit: { id: pitId, keep_alive: '5m' },
-          size: 2000,
-          sort: [{ _shard_doc: 'asc' }],
-          search_after: after,
-          track_total_hits: false,
-        });
-        pitId = page.pit_id ?? pitId;
-        const hits = page.hits.hits;
-        if (hits.length === 0) break;
-        after = hits[hits.length - 1]!.sort;
-        const res = await es.bulk({ operations: hits.flatMap((h) => [{ create: { _index: target, _id: h._id! } }, h._source as object]) });
-        const failed = res.items.map((i) => i.create!).filter((i) => i.status >= 300);
-        if (failed.length > 0)
-          throw new Error(
-            `${failed.length} documents did not copy, e.g. ${JSON.stringify(failed[0]!.error)}; ${target} is left for inspection, the alias is unchanged`,
-          );
-        progress.increment(hits.length);
-      }
-    } finally {
-      await es.closePointInTime({ id: pitId }).catch(() => undefined);
+    for await (const hits of pointInTimePages(es, { index: current!, pageSize: 2000, keepAlive: '5m' })) {
+      const res = await es.bulk({ operations: hits.flatMap((h) => [{ create: { _index: target, _id: h._id! } }, h._source as object]) });
+      const failed = res.items.map((i) => i.create!).filter((i) => i.status >= 300);
+      if (failed.length > 0)
+        throw new Error(
+          `${failed.length} documents did not copy, e.g. ${JSON.stringify(failed[0]!.error)}; ${target} is left for inspection, the alias is unchanged`,
+        );
+      progress.increment(hits.length);
     }
     progress.stop();
     await es.indices.updateAliases({

@@ -22,11 +22,14 @@ export { parseIsoDate } from './bounds';
 export {
   OUTBOX_LIMITS,
   buildMembershipCatalog,
+  membershipCatalog,
+  prepareSegments,
   changeId,
   evaluateMembership,
   recentChanges,
   type MembershipCatalog,
   type MembershipFields,
+  type PreparedSegments,
   type SegmentChange,
   type SegmentRecord,
 } from './membership';

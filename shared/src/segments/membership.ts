@@ -1,5 +1,6 @@
 import { segmentPredicate } from './predicate';
 import { parseSegmentDefinition } from './schema';
+import type { SegmentDefinition } from './types';
 
 /** What the indexer needs to know of a saved segment to keep its membership on profiles. */
 export interface SegmentRecord {
@@ -41,30 +42,45 @@ export interface MembershipCatalog {
   deleted: ReadonlySet<string>;
 }
 
-/**
- * Compiles saved segments for membership checks at `nowMs`. A stored definition that no longer validates
- * (a field was removed) is left out and reported, so one bad segment never stops profile writes.
- */
-export function buildMembershipCatalog(
-  segments: readonly SegmentRecord[],
-  nowMs: number,
-): { catalog: MembershipCatalog; invalid: { segmentId: string; reason: string }[] } {
-  const active: MembershipCatalog['active'] = [];
+/** Saved segments validated once (when they are loaded), ready to be compiled for any "now". */
+export interface PreparedSegments {
+  active: { segmentId: string; version: number; definition: SegmentDefinition }[];
+  deleted: ReadonlySet<string>;
+  /** Stored definitions that no longer validate (a field was removed): left out, so they never stop profile writes. */
+  invalid: { segmentId: string; reason: string }[];
+}
+
+export function prepareSegments(segments: readonly SegmentRecord[]): PreparedSegments {
   const deleted = new Set<string>();
-  const invalid: { segmentId: string; reason: string }[] = [];
+  const prepared: PreparedSegments = { active: [], deleted, invalid: [] };
   for (const s of segments) {
     if (s.status === 'deleted') {
       deleted.add(s.segmentId);
       continue;
     }
     const parsed = parseSegmentDefinition(s.definition);
-    if (!parsed.ok) {
-      invalid.push({ segmentId: s.segmentId, reason: parsed.issues.map((i) => `${i.path} ${i.reason}`).join('; ') });
-      continue;
-    }
-    active.push({ segmentId: s.segmentId, version: s.version, test: segmentPredicate(parsed.value, nowMs) });
+    if (parsed.ok) prepared.active.push({ segmentId: s.segmentId, version: s.version, definition: parsed.value });
+    else prepared.invalid.push({ segmentId: s.segmentId, reason: parsed.issues.map((i) => `${i.path} ${i.reason}`).join('; ') });
   }
-  return { catalog: { nowMs, active, deleted }, invalid };
+  return prepared;
+}
+
+/** The prepared segments as predicates at `nowMs` (relative dates resolved): cheap, done per write. */
+export function membershipCatalog(prepared: PreparedSegments, nowMs: number): MembershipCatalog {
+  return {
+    nowMs,
+    active: prepared.active.map((s) => ({ segmentId: s.segmentId, version: s.version, test: segmentPredicate(s.definition, nowMs) })),
+    deleted: prepared.deleted,
+  };
+}
+
+/** `prepareSegments` and `membershipCatalog` in one step. */
+export function buildMembershipCatalog(
+  segments: readonly SegmentRecord[],
+  nowMs: number,
+): { catalog: MembershipCatalog; invalid: { segmentId: string; reason: string }[] } {
+  const prepared = prepareSegments(segments);
+  return { catalog: membershipCatalog(prepared, nowMs), invalid: prepared.invalid };
 }
 
 export function changeId(userId: string, segmentId: string, change: SegmentChange['change'], atMs: number): string {
