@@ -1,16 +1,15 @@
 import type { IngestService } from '@portrait/ingest';
-import type { IndexerService } from '@portrait/indexer';
 import type { QueryService } from '@portrait/query';
 import type { Client, Redis } from '@portrait/runtime';
-import { baseEnv, cleanup, esClient, eventually, http, indexer, ingest, query, redisClient, testPrefix } from '../support/stack';
+import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
 
 const prefix = testPrefix('live');
 const env = baseEnv(prefix);
 let es: Client;
 let redis: Redis;
 let ing: IngestService;
-let idx: IndexerService;
 let qry: QueryService;
+let stack: Stack;
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000).toISOString();
@@ -27,16 +26,12 @@ async function profileOf(userId: string, until: (p: any) => boolean, what: strin
 }
 
 beforeAll(async () => {
-  es = esClient();
-  redis = redisClient();
-  [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query(env)]);
+  stack = await startStack(prefix, env);
+  ({ es, redis, ing, qry } = stack);
 });
 
 afterAll(async () => {
-  await Promise.all([ing?.stop(), idx?.stop(), qry?.stop()]);
-  await cleanup(prefix, es, redis);
-  await es.close();
-  redis.disconnect();
+  await stack?.stop();
 });
 
 it('folds posted events into a profile that is readable within seconds', async () => {

@@ -3,18 +3,16 @@
  * breakdowns, overlap, "which segments is user U in", and the errors an analyst can run into.
  */
 import type { IngestService } from '@portrait/ingest';
-import type { IndexerService } from '@portrait/indexer';
 import type { QueryService } from '@portrait/query';
-import type { Client, Redis } from '@portrait/runtime';
-import { baseEnv, cleanup, esClient, eventually, http, indexer, ingest, query, redisClient, testPrefix } from '../support/stack';
+import type { Client } from '@portrait/runtime';
+import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
 
 const prefix = testPrefix('segapi');
 const env = baseEnv(prefix);
 let es: Client;
-let redis: Redis;
 let ing: IngestService;
-let idx: IndexerService;
 let qry: QueryService;
+let stack: Stack;
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
@@ -31,9 +29,8 @@ const BIG = { field: 'purchases.totalSpend', op: 'range', gte: 200 };
 const BAVARIA = { field: 'attributes.region', op: 'eq', value: 'Bavaria' };
 
 beforeAll(async () => {
-  es = esClient();
-  redis = redisClient();
-  [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query(env)]);
+  stack = await startStack(prefix, env);
+  ({ es, ing, qry } = stack);
   const events = SHOPPERS.flatMap((s, i) => [
     { type: 'page_view', userId: s.userId, timestamp: minutesAgo(10), category: ['Shoes'] },
     ...(s.spend > 0
@@ -69,10 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([ing?.stop(), idx?.stop(), qry?.stop()]);
-  await cleanup(prefix, es, redis);
-  await es.close();
-  redis.disconnect();
+  await stack?.stop();
 });
 
 it('previews a definition without saving it: count and a sample without private fields', async () => {

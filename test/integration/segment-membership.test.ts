@@ -2,13 +2,12 @@
  * Materialized segment membership on the real stack: backfill on save, re-evaluation in the indexer's
  * own write, published entries and exits, definition changes, deletion, and a backfill racing ingestion.
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { IngestService } from '@portrait/ingest';
-import type { IndexerService } from '@portrait/indexer';
 import type { QueryService } from '@portrait/query';
-import { compileSegment, parseSegmentDefinition, queueNames, type SegmentChange } from '@portrait/shared';
-import { bullPrefix, type Client, type Redis } from '@portrait/runtime';
-import { baseEnv, cleanup, esClient, eventually, http, indexer, ingest, query, redisClient, testPrefix } from '../support/stack';
+import { compileSegment, parseSegmentDefinition, type SegmentChange } from '@portrait/shared';
+import { createSegmentChangesQueue, type Client, type Redis } from '@portrait/runtime';
+import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
 
 const prefix = testPrefix('membership');
 // Frequent reloads are not needed: the generation counter tells the indexer. Reconcile rarely, so the
@@ -17,8 +16,8 @@ const env = baseEnv(prefix, { SEGMENT_PAGE_SIZE: '25', SEGMENT_RECONCILE_EVERY_M
 let es: Client;
 let redis: Redis;
 let ing: IngestService;
-let idx: IndexerService;
 let qry: QueryService;
+let stack: Stack;
 let changes: Queue<SegmentChange>;
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
@@ -82,18 +81,14 @@ async function publishedChanges(segmentId: string): Promise<SegmentChange[]> {
 }
 
 beforeAll(async () => {
-  es = esClient();
-  redis = redisClient();
-  [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query(env)]);
-  changes = new Queue<SegmentChange>(queueNames().segmentChanges, { connection: redis, prefix: bullPrefix(prefix) });
+  stack = await startStack(prefix, env);
+  ({ es, redis, ing, qry } = stack);
+  changes = createSegmentChangesQueue(redis, prefix);
 });
 
 afterAll(async () => {
-  await Promise.all([ing?.stop(), idx?.stop(), qry?.stop()]);
   await changes?.close();
-  await cleanup(prefix, es, redis);
-  await es.close();
-  redis.disconnect();
+  await stack?.stop();
 });
 
 it('backfills a new segment onto existing profiles with progress, matching the live count', async () => {

@@ -2,37 +2,31 @@
  * Relative-time segments move as time passes, with no event at all: the indexer's periodic
  * reconciliation takes a profile out once its last visit falls outside "the last day".
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { IngestService } from '@portrait/ingest';
-import type { IndexerService } from '@portrait/indexer';
 import type { QueryService } from '@portrait/query';
-import { queueNames, type SegmentChange } from '@portrait/shared';
-import { bullPrefix, type Client, type Redis } from '@portrait/runtime';
-import { baseEnv, cleanup, esClient, eventually, http, indexer, ingest, query, redisClient, testPrefix } from '../support/stack';
+import type { SegmentChange } from '@portrait/shared';
+import { createSegmentChangesQueue, type Redis } from '@portrait/runtime';
+import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
 
 const prefix = testPrefix('segtime');
 const env = baseEnv(prefix, { SEGMENT_RECONCILE_EVERY_MS: '10000' });
 const DAY = 86_400_000;
-let es: Client;
 let redis: Redis;
 let ing: IngestService;
-let idx: IndexerService;
 let qry: QueryService;
+let stack: Stack;
 let changes: Queue<SegmentChange>;
 
 beforeAll(async () => {
-  es = esClient();
-  redis = redisClient();
-  [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query(env)]);
-  changes = new Queue<SegmentChange>(queueNames().segmentChanges, { connection: redis, prefix: bullPrefix(prefix) });
+  stack = await startStack(prefix, env);
+  ({ redis, ing, qry } = stack);
+  changes = createSegmentChangesQueue(redis, prefix);
 });
 
 afterAll(async () => {
-  await Promise.all([ing?.stop(), idx?.stop(), qry?.stop()]);
   await changes?.close();
-  await cleanup(prefix, es, redis);
-  await es.close();
-  redis.disconnect();
+  await stack?.stop();
 });
 
 it('moves a profile out of "seen in the last day" once that day has passed, without any event', async () => {

@@ -121,3 +121,33 @@ export async function http<T = any>(
   }
   return { status: res.status, headers: res.headers, body: parsed as T };
 }
+
+/** Ingest, indexer and query in this process on one prefix, with the clients a test needs. */
+export interface Stack {
+  es: Client;
+  redis: Redis;
+  ing: IngestService;
+  idx: IndexerService;
+  qry: QueryService;
+  /** Stops the services, then deletes everything the prefix created and closes the clients. */
+  stop: () => Promise<void>;
+}
+
+export async function startStack(prefix: string, env: Env): Promise<Stack> {
+  const es = esClient();
+  const redis = redisClient();
+  const [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query(env)]);
+  return {
+    es,
+    redis,
+    ing,
+    idx,
+    qry,
+    stop: async () => {
+      await Promise.all([ing.stop(), idx.stop(), qry.stop()]);
+      await cleanup(prefix, es, redis);
+      await es.close();
+      redis.disconnect();
+    },
+  };
+}
