@@ -10,6 +10,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform,
       testEnvironment: 'node',
+      setupFilesAfterEnv: ['<rootDir>/test/support/fast-check-seed.ts'],
     },
     {
       displayName: 'integration',
@@ -18,7 +19,7 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       testEnvironmentOptions: { globalsCleanup: 'off' },
-      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/fast-check-seed.ts', '<rootDir>/test/integration/setup.ts'],
       slowTestThreshold: 30,
     },
   ],

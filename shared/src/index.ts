@@ -11,3 +11,4 @@ export * from './event-doc';
 export * from './search';
 export * from './segments';
 export * from './exports';
+export * from './own';

@@ -1,5 +1,7 @@
 import { hashEmail } from '../exports/normalize';
 import { BEHAVIOUR_TYPES, type BehaviourType } from '../events';
+import { own } from '../own';
+import { consentOf } from './consent';
 import { decayedValue } from './decay';
 import { WINDOWS_DAYS, type ProfileOptions } from './options';
 import { DAY_MS, dayKey, daysBetween, startOfDay } from './time';
@@ -75,7 +77,7 @@ export function deriveProfile(
   }
   const eventCount = BEHAVIOUR_TYPES.reduce((sum, t) => sum + counts[t].lifetime, 0);
 
-  const attr = (key: string): unknown => state.attributes[key]?.[0] ?? undefined;
+  const attr = (key: string): unknown => own(state.attributes, key)?.[0] ?? undefined;
   const str = (key: string): string | undefined => {
     const v = attr(key);
     return typeof v === 'string' ? v : undefined;
@@ -83,11 +85,11 @@ export function deriveProfile(
   const birthYear = attr('birthYear');
   const age = typeof birthYear === 'number' ? new Date(nowMs).getUTCFullYear() - birthYear : undefined;
   const consents: Consents = {
-    email: attr('consents.email') === true,
-    sms: attr('consents.sms') === true,
-    push: attr('consents.push') === true,
-    ads: attr('consents.ads') === true,
-    personalization: attr('consents.personalization') === true,
+    email: consentOf(state, 'email').granted,
+    sms: consentOf(state, 'sms').granted,
+    push: consentOf(state, 'push').granted,
+    ads: consentOf(state, 'ads').granted,
+    personalization: consentOf(state, 'personalization').granted,
   };
 
   const categories = ranked(state.categories, nowMs, options);

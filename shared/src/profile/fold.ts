@@ -1,4 +1,6 @@
-import type { BehaviourType, QueuedEvent } from '../events';
+import type { BehaviourType, QueuedEvent, UserAttributesInput } from '../events';
+import { own, setOwn } from '../own';
+import { CONSENT_CHANNELS, recordConsent, upgradeConsent } from './consent';
 import { addDecayed, decayedValue } from './decay';
 import { priceBandOf, RETAINED_DAYS, type ProfileOptions } from './options';
 import { DAY_MS, dayKey, parseTimestamp, startOfDay } from './time';
@@ -62,11 +64,11 @@ export function foldEvents(
   let applied = 0;
   let duplicates = 0;
   for (const event of ordered) {
-    if (state.seen[event.eventId] !== undefined) {
+    if (own(state.seen, event.eventId) !== undefined) {
       duplicates++;
       continue;
     }
-    state.seen[event.eventId] = event.receivedAt;
+    setOwn(state.seen, event.eventId, event.receivedAt);
     state.maxReceivedAt = Math.max(state.maxReceivedAt, event.receivedAt);
     applyOne(state, event, options);
     applied++;
@@ -78,7 +80,7 @@ export function foldEvents(
 function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptions): void {
   const at = parseTimestamp(event.timestamp);
   if (event.type === 'user_attributes') {
-    applyAttributes(state, event.attributes, at, event.eventId);
+    applyAttributes(state, event.attributes, at, event.receivedAt, event.eventId);
     return;
   }
   const type = event.type;
@@ -92,8 +94,8 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
   const interest = (weight: number, category?: string[], brand?: string): void => {
     if (weight === 0) return;
     const root = category?.[0];
-    if (root) state.categories[root] = addDecayed(state.categories[root], weight, at, options.halfLifeDays);
-    if (brand) state.brands[brand] = addDecayed(state.brands[brand], weight, at, options.halfLifeDays);
+    if (root) setOwn(state.categories, root, addDecayed(own(state.categories, root), weight, at, options.halfLifeDays));
+    if (brand) setOwn(state.brands, brand, addDecayed(own(state.brands, brand), weight, at, options.halfLifeDays));
   };
 
   switch (event.type) {
@@ -119,7 +121,7 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
       if (order.currency === options.baseCurrency) counts.spend = (counts.spend ?? 0) + order.amount;
       o.first = o.first === undefined ? at : Math.min(o.first, at);
       o.last = o.last === undefined ? at : Math.max(o.last, at);
-      o.payment[order.paymentMethod] = (o.payment[order.paymentMethod] ?? 0) + 1;
+      setOwn(o.payment, order.paymentMethod, (own(o.payment, order.paymentMethod) ?? 0) + 1);
       for (const line of order.lines) {
         o.units += line.quantity;
         const band = priceBandOf(line.unitPrice, options.priceBands);
@@ -131,18 +133,23 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
   }
 }
 
-function applyAttributes(state: ProfileState, attributes: Record<string, unknown>, at: number, eventId: string): void {
+function applyAttributes(state: ProfileState, attributes: UserAttributesInput, at: number, receivedAt: number, eventId: string): void {
   const set = (key: string, value: unknown): void => {
-    const current = state.attributes[key];
+    const current = own(state.attributes, key);
     if (current && (current[1] > at || (current[1] === at && current[2] >= eventId))) return;
-    state.attributes[key] = [value, at, eventId] satisfies Register;
+    setOwn(state.attributes, key, [value, at, eventId] satisfies Register);
   };
   for (const [key, value] of Object.entries(attributes)) {
-    if (key === 'consents' && value && typeof value === 'object') {
-      for (const [consent, granted] of Object.entries(value)) set(`consents.${consent}`, granted);
-    } else if (value !== undefined) {
-      set(key, value);
-    }
+    if (key === 'consents' || value === undefined) continue;
+    set(key, value);
+  }
+  const consents = attributes.consents ?? {};
+  for (const channel of CONSENT_CHANNELS) {
+    const granted = consents[channel];
+    if (granted === undefined) continue;
+    upgradeConsent(state, channel);
+    const registers = (state.consents ??= {});
+    registers[channel] = recordConsent(registers[channel], granted, [at, receivedAt]);
   }
 }
 

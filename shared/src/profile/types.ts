@@ -9,6 +9,17 @@ export type DayCounts = Partial<Record<BehaviourType, number>> & {
 /** A last-writer-wins register: value, event time, event id (tie-break). */
 export type Register = [value: unknown, atMs: number, eventId: string];
 
+/** When a consent was given or withdrawn: the event's time and the time ingest received it (epoch ms). */
+export type ConsentMark = [atMs: number, receivedAtMs: number];
+
+/** One channel's consent: see `recordConsent`. */
+export interface ConsentRegister {
+  /** The latest withdrawal, per coordinate: the newest event time and the newest receive time of any. */
+  withdrawn?: ConsentMark;
+  /** Grants later than every withdrawal in both coordinates, none covering another; empty means not granted. */
+  granted: ConsentMark[];
+}
+
 /**
  * Everything the fold needs to go on: stored with the profile, not indexed.
  * Every indexed field is derived from this state and "now", so time can move without events.
@@ -20,9 +31,13 @@ export interface ProfileState {
   lifetime: Partial<Record<BehaviourType, number>>;
   firstSeen?: number;
   lastSeen?: number;
+  /** By category and brand name: user input, so read and written only through `own`/`setOwn`. */
   categories: Record<string, Decayed>;
   brands: Record<string, Decayed>;
+  /** Attribute registers by attribute name (fixed names, never user input). */
   attributes: Record<string, Register>;
+  /** Consent registers by channel; profiles folded before they existed keep `consents.<channel>` in `attributes`. */
+  consents?: Partial<Record<'email' | 'sms' | 'push' | 'ads' | 'personalization', ConsentRegister>>;
   /** Newest first: [event time, query, event id]. */
   searches: [number, string, string][];
   orders: {
@@ -31,11 +46,12 @@ export interface ProfileState {
     spend: Record<string, number>;
     first?: number;
     last?: number;
+    /** By payment method (user input: `own`/`setOwn`). */
     payment: Record<string, number>;
     priceBands: Record<string, number>;
   };
   reviews: { count: number; ratingSum: number };
-  /** Applied event ids with their receive time, within the dedup horizon. */
+  /** Applied event ids with their receive time, within the dedup horizon (user input: `own`/`setOwn`). */
   seen: Record<string, number>;
   maxReceivedAt: number;
 }
