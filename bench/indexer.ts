@@ -262,7 +262,7 @@ async function loadCatalogue(infra: Infra, alias: string, shop: SyntheticShop): 
     operations = [];
   };
   for (const raw of shop.items()) {
-    const checked = checkItem(raw, undefined, Date.now());
+    const checked = checkItem(raw, undefined, Date.now(), { maxFutureSkewMs: 0, maxAgeMs: Number.POSITIVE_INFINITY });
     if (!checked.ok) throw new Error(`synthetic item is invalid: ${JSON.stringify(checked.issues)}`);
     const { itemId, version, updatedAt, category, ...rest } = checked.value;
     operations.push(
@@ -281,7 +281,8 @@ async function loadCatalogue(infra: Infra, alias: string, shop: SyntheticShop): 
   await infra.es.indices.refresh({ index: alias });
 }
 
-async function deadLetterCount(infra: Infra, prefix: string): Promise<number> {
+/** Entries in the prefix's dead-letter queue. */
+export async function deadLetterCount(infra: Infra, prefix: string): Promise<number> {
   const dlq = createDeadLetterQueue(infra.redis, prefix);
   const n = await dlq.count();
   await dlq.close();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizePhone } from './exports/normalize';
 import { Limits } from './limits';
 
 /** Client-chosen identifiers: printable, no whitespace, bounded. */
@@ -56,7 +57,7 @@ export const SearchEvent = z.strictObject({
   ...Common,
   type: z.literal('search'),
   query: z.string().trim().min(1, 'must not be blank').max(Limits.maxQueryLength),
-  resultsCount: z.number().int().nonnegative().optional(),
+  resultsCount: z.number().int().nonnegative().max(Limits.maxInteger).optional(),
 });
 
 export const AddToCartEvent = z.strictObject({
@@ -113,7 +114,13 @@ export const UserAttributes = z
     email: z.email('must be an e-mail address').max(254).nullable(),
     phone: z
       .string()
-      .regex(/^\+[1-9][0-9]{6,14}$/, 'must be in E.164 form, e.g. +4915112345678')
+      .max(64)
+      .transform((raw, ctx) => {
+        const phone = normalizePhone(raw);
+        if (phone === undefined)
+          ctx.addIssue({ code: 'custom', message: 'must be a phone number with its country code, e.g. +4915112345678' });
+        return phone ?? z.NEVER;
+      })
       .nullable(),
     consents: z
       .strictObject({

@@ -8,4 +8,6 @@ export const Limits = {
   maxReviewText: 5000,
   maxCategoryDepth: 6,
   maxTags: 50,
+  /** Largest value of an Elasticsearch `integer` field. */
+  maxInteger: 2_147_483_647,
 } as const;

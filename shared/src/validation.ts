@@ -12,3 +12,26 @@ export function toIssues(error: z.ZodError, base: readonly (string | number)[] =
 export function formatPath(path: readonly (string | number)[]): string {
   return path.length === 0 ? '(root)' : path.join('.');
 }
+
+/**
+ * Strings holding a lone UTF-16 surrogate (JSON allows `"\\ud800"`), as issues. Elasticsearch indexes such a
+ * string as U+FFFD, so it would match differently in the index and in the segment predicate: refused.
+ */
+export function malformedStrings(value: unknown, base: readonly (string | number)[] = [], limit = 5): Issue[] {
+  const issues: Issue[] = [];
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    if (issues.length >= limit) return;
+    if (typeof node === 'string') {
+      if (!node.isWellFormed()) issues.push({ path: formatPath(path), reason: 'contains a lone UTF-16 surrogate (not valid Unicode)' });
+    } else if (Array.isArray(node)) {
+      node.forEach((el, i) => walk(el, [...path, i]));
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, el] of Object.entries(node)) {
+        if (!key.isWellFormed()) issues.push({ path: formatPath([...path, key]), reason: 'key contains a lone UTF-16 surrogate' });
+        walk(el, [...path, key]);
+      }
+    }
+  };
+  walk(value, [...base]);
+  return issues;
+}

@@ -167,3 +167,17 @@ describe('names that are also Object.prototype members', () => {
     expect(deriveProfile('u1', state, NOW, NOW, OPTS).purchases.preferredPaymentMethod).toBe('constructor');
   });
 });
+
+describe('huge values', () => {
+  it('saturates counters at the largest value the integer mapping holds instead of writing one it refuses', () => {
+    const state = foldEvents(undefined, [], NOW, OPTS).state;
+    state.orders.units = 3e9;
+    state.orders.count = 2 ** 40;
+    state.lifetime.page_view = 2 ** 31;
+    const doc = deriveProfile('u1', state, NOW, NOW, OPTS);
+    expect(doc.purchases.units).toBe(2_147_483_647);
+    expect(doc.purchases.orders).toBe(2_147_483_647);
+    expect(doc.behavior.eventCount).toBe(2_147_483_647);
+    expect(doc.behavior.counts.page_view.lifetime).toBe(2_147_483_647);
+  });
+});

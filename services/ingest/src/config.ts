@@ -12,6 +12,8 @@ export const IngestEnv = CommonEnv.extend({
   /** Queued ingest jobs (waiting + delayed) above which requests get 429. */
   INGEST_MAX_QUEUE_DEPTH: envInt(1, 10_000_000).default(20_000),
   INGEST_MAX_FUTURE_SKEW_SECONDS: envInt(0, 86_400).default(300),
+  /** Oldest event time accepted, in days back from now (each month of history is an events index). */
+  INGEST_MAX_EVENT_AGE_DAYS: envInt(1, 36_500).default(1095),
   /** How long an event id is remembered to answer client re-sends as duplicates. */
   INGEST_DEDUP_TTL_SECONDS: envInt(60, 90 * 86_400).default(7 * 86_400),
 });

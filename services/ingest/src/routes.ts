@@ -11,6 +11,7 @@ import {
   type IncomingEvent,
   type Issue,
   type QueuedItem,
+  type TimeBounds,
 } from '@portrait/shared';
 import { jsonBody, Counter, type Registry } from '@portrait/runtime';
 import type { Intake } from './intake';
@@ -19,7 +20,7 @@ export interface RouteOptions {
   intake: Intake;
   registry: Registry;
   bodyLimit: string;
-  maxFutureSkewMs: number;
+  timeBounds: TimeBounds;
   now?: () => number;
 }
 
@@ -63,7 +64,7 @@ export function ingestRoutes(options: RouteOptions): Router {
 
   router.post('/v1/events', ...small, async (req, res) => {
     const received = now();
-    const checked = checkEvent(req.body, received, options.maxFutureSkewMs);
+    const checked = checkEvent(req.body, received, options.timeBounds);
     if (!checked.ok) {
       events.inc({ outcome: 'rejected' });
       throw new ValidationError('invalid event', checked.issues);
@@ -79,7 +80,7 @@ export function ingestRoutes(options: RouteOptions): Router {
     const results: BatchResult[] = [];
     const valid: { index: number; event: IncomingEvent }[] = [];
     body.events.forEach((raw, index) => {
-      const checked = checkEvent(raw, received, options.maxFutureSkewMs, ['events', index]);
+      const checked = checkEvent(raw, received, options.timeBounds, ['events', index]);
       if (checked.ok) valid.push({ index, event: checked.value });
       else results.push({ index, status: 'rejected', issues: checked.issues });
     });
@@ -109,7 +110,7 @@ export function ingestRoutes(options: RouteOptions): Router {
       timestamp: body.timestamp ?? new Date(received).toISOString(),
       attributes: body.attributes,
     };
-    const checked = checkEvent(event, received, options.maxFutureSkewMs);
+    const checked = checkEvent(event, received, options.timeBounds);
     if (!checked.ok) throw new ValidationError('invalid attribute update', checked.issues);
     const [outcome] = await intake.submitEvents([checked.value], received);
     res.status(outcome!.status === 'accepted' ? 202 : 200).json(outcome);
@@ -117,7 +118,7 @@ export function ingestRoutes(options: RouteOptions): Router {
 
   router.put('/v1/items/:id', ...small, async (req, res) => {
     const itemId = pathId(req, 'item');
-    const checked = checkItem(req.body, itemId, now());
+    const checked = checkItem(req.body, itemId, now(), options.timeBounds);
     if (!checked.ok) throw new ValidationError('invalid item', checked.issues);
     await intake.submitItems([checked.value]);
     res.status(202).json({ itemId, status: 'accepted', version: checked.value.version });
@@ -128,7 +129,7 @@ export function ingestRoutes(options: RouteOptions): Router {
     const body = parseOrThrow(ItemBatchBody, req.body, 'item batch');
     const accepted: QueuedItem[] = [];
     const results = body.items.map((raw, index) => {
-      const checked = checkItem(raw, undefined, received, ['items', index]);
+      const checked = checkItem(raw, undefined, received, options.timeBounds, ['items', index]);
       if (!checked.ok) return { index, status: 'rejected' as const, issues: checked.issues };
       accepted.push(checked.value);
       return { index, status: 'accepted' as const, itemId: checked.value.itemId };

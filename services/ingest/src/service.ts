@@ -68,7 +68,10 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
         intake,
         registry,
         bodyLimit: config.INGEST_BODY_LIMIT,
-        maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
+        timeBounds: {
+          maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
+          maxAgeMs: config.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000,
+        },
       }),
     );
     finish();

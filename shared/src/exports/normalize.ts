@@ -19,8 +19,8 @@ export function normalizeEmail(raw: unknown): string | undefined {
 /** A country calling code: 1 to 3 digits, no leading zero (49, 1, 353). */
 export const CALLING_CODE = /^[1-9][0-9]{0,2}$/;
 
-/** `+`, then 8 to 15 digits, the first not 0. */
-const E164 = /^\+[1-9][0-9]{7,14}$/;
+/** `+`, then 7 to 15 digits, the first not 0: the one rule for a phone, at ingest and in exports. */
+const E164 = /^\+[1-9][0-9]{6,14}$/;
 /** What people put between digits: spaces (any kind), dashes, dots, slashes, parentheses. */
 const PHONE_PUNCTUATION = /[\s\-\u2010-\u2015./()]/g;
 

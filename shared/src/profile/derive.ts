@@ -1,4 +1,5 @@
 import { hashEmail } from '../exports/normalize';
+import { Limits } from '../limits';
 import { BEHAVIOUR_TYPES, type BehaviourType } from '../events';
 import { own } from '../own';
 import { consentOf } from './consent';
@@ -25,6 +26,9 @@ const round = (n: number, digits = 4): number => {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 };
+
+/** Counters are `integer` in the mapping: they saturate at its largest value instead of being refused. */
+const saturate = (n: number): number => Math.min(n, Limits.maxInteger);
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -54,7 +58,7 @@ export function deriveProfile(
   const starts = WINDOWS_DAYS.map(windowStart);
 
   const counts = {} as Record<BehaviourType, WindowCounts>;
-  for (const type of BEHAVIOUR_TYPES) counts[type] = { d7: 0, d30: 0, d90: 0, lifetime: state.lifetime[type] ?? 0 };
+  for (const type of BEHAVIOUR_TYPES) counts[type] = { d7: 0, d30: 0, d90: 0, lifetime: saturate(state.lifetime[type] ?? 0) };
   let spend30d = 0;
   let spend90d = 0;
   let activeDays30 = 0;
@@ -75,7 +79,7 @@ export function deriveProfile(
       activeDays30++;
     }
   }
-  const eventCount = BEHAVIOUR_TYPES.reduce((sum, t) => sum + counts[t].lifetime, 0);
+  const eventCount = saturate(BEHAVIOUR_TYPES.reduce((sum, t) => sum + (state.lifetime[t] ?? 0), 0));
 
   const attr = (key: string): unknown => own(state.attributes, key)?.[0] ?? undefined;
   const str = (key: string): string | undefined => {
@@ -128,8 +132,8 @@ export function deriveProfile(
       topBrands: brands.slice(0, options.topInterests).map((i) => i.name),
     },
     purchases: {
-      orders: o.count,
-      units: o.units,
+      orders: saturate(o.count),
+      units: saturate(o.units),
       totalSpend: round(totalSpend, 2),
       avgOrderValue: o.count === 0 ? 0 : round(totalSpend / o.count, 2),
       spend30d: round(spend30d, 2),
@@ -147,7 +151,7 @@ export function deriveProfile(
       preferredPriceBand: argMax(o.priceBands),
     },
     reviews: {
-      count: state.reviews.count,
+      count: saturate(state.reviews.count),
       avgRating: state.reviews.count === 0 ? undefined : round(state.reviews.ratingSum / state.reviews.count, 3),
     },
     lifecycle: {
