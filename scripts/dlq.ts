@@ -7,19 +7,30 @@
  *   npx tsx scripts/dlq.ts replay <id>... | --all
  *   npx tsx scripts/dlq.ts purge [<id>...] [--older-than <hours>]
  *
- * It reads two places: the dead-letter queue (events or items the indexer gave up on, with the stage and
- * the reason) and the ingest queue's failed set (whole batches that used up their retries). Replay puts a
- * dead-lettered payload back on the ingest queue as one job, the way ingest queues it, and retries a failed
- * batch in place. Re-applying an event twice is harmless: the profile fold drops event ids it has seen.
+ * It reads two places: the dead-letter queue (events or items the indexer could not apply, with the stage
+ * and the reason; batches whose retries ran out land here too) and the ingest queue's failed set (which
+ * stays empty unless dead-lettering itself failed). Replay puts a dead-lettered payload back on the ingest
+ * queue as one job, the way ingest queues it, with the stages that were already done, so only the failed
+ * stage runs again: replaying an event the profile counted long ago cannot count it twice. The replay job's
+ * id is derived from the entry's, so a replay interrupted and run again does not queue it twice.
  *
  * Environment: REDIS_URL (default redis://127.0.0.1:6379), PORTRAIT_PREFIX (default portrait).
  */
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import type { Job, JobType, Queue } from 'bullmq';
+import type { Job, JobType, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import { CommonEnv, ConfigError, JobName, QueuedEventSchema, QueuedItemSchema, parseEnv, toIssues } from '@portrait/shared';
-import { createDeadLetterQueue, createIngestQueue, createRedis, type DeadLetter, type IngestJobData, type Redis } from '@portrait/runtime';
+import {
+  REPLAY_JOB_OPTIONS,
+  createDeadLetterQueue,
+  createIngestQueue,
+  createRedis,
+  replayJobId,
+  type DeadLetter,
+  type IngestJobData,
+  type Redis,
+} from '@portrait/runtime';
 
 const USAGE = `Usage: npx tsx scripts/dlq.ts <command>
 
@@ -358,10 +369,19 @@ async function replayOne(ctx: Context, id: string): Promise<Outcome> {
     }
   }
   const jobs: string[] = [];
-  // The same job names and payload shapes as the ingest service queues.
-  if (parsedEvents.data!.length > 0) jobs.push((await ctx.ingest.add(JobName.events, { events: parsedEvents.data! })).id ?? '?');
-  if (parsedItems.data!.length > 0) jobs.push((await ctx.ingest.add(JobName.items, { items: parsedItems.data! })).id ?? '?');
-  // Removed only after the payload is queued: a crash in between replays it twice, which the fold absorbs.
+  // The same job names and payload shapes as the ingest service queues, plus the stages already done.
+  const queue = async (jobId: string, add: (opts: JobsOptions) => Promise<Job>): Promise<void> => {
+    if (!(await ctx.ingest.getJob(jobId))) await add({ ...REPLAY_JOB_OPTIONS, jobId });
+    jobs.push(jobId);
+  };
+  const done = job.data.done;
+  if (parsedEvents.data!.length > 0) {
+    await queue(replayJobId(id), (opts) => ctx.ingest.add(JobName.events, { events: parsedEvents.data!, ...(done ? { done } : {}) }, opts));
+  }
+  if (parsedItems.data!.length > 0) {
+    await queue(`${replayJobId(id)}-items`, (opts) => ctx.ingest.add(JobName.items, { items: parsedItems.data! }, opts));
+  }
+  // Removed only after the payload is queued; a crash in between leaves the entry, and replaying it again finds its job.
   await job.remove();
   return { replayed: true, retried: false, jobs, events: rawEvents.length, items: rawItems.length };
 }

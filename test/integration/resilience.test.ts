@@ -242,7 +242,7 @@ describe('dead-letter queue', () => {
     await cleanup(prefix, es, redis);
   });
 
-  it('parks a batch whose payload fails validation, with the reason, without retrying it', async () => {
+  it('parks a batch whose payload fails validation, with the reason, and completes the job without retrying it', async () => {
     const queue = createIngestQueue(redis, prefix);
     const dlq = createDeadLetterQueue(redis, prefix);
     const idx = await indexer(baseEnv(prefix));
@@ -252,8 +252,12 @@ describe('dead-letter queue', () => {
       expect(entry.data.stage).toBe('validation');
       expect(entry.data.reason).toMatch(/eventId|timestamp/);
       expect(entry.data.sourceJobId).toBe(job.id);
-      await eventually(async () => (await queue.getJob(job.id!))?.failedReason || undefined, 10_000, 'job failed');
-      expect((await queue.getJob(job.id!))!.attemptsMade).toBe(1);
+      const finished = await eventually(async () => (await queue.getJob(job.id!))?.finishedOn || undefined, 10_000, 'job finished');
+      expect(finished).toBeGreaterThan(0);
+      const done = (await queue.getJob(job.id!))!;
+      expect(await done.getState()).toBe('completed');
+      expect(done.returnvalue).toMatchObject({ deadLettered: 1 });
+      expect(done.attemptsMade).toBe(1);
     } finally {
       await idx.stop();
       await queue.close();

@@ -1,6 +1,15 @@
 import { indexNames, toEventDoc, type QueuedEvent } from '@portrait/shared';
 import type { Client, estypes } from '@portrait/runtime';
-import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
+import { bulkItemReason, classifyBulkItem, resultOf } from './bulk';
+
+export interface HistoryWriteReport {
+  /** Ids of the events now in the history. */
+  written: string[];
+  /** Events that can never be stored, with the reason. */
+  failed: { event: QueuedEvent; reason: string }[];
+  /** Set when some events were turned away for now (overload): those are in neither list. */
+  retry?: string;
+}
 
 /**
  * Keeps the event history: each event indexed once under its id in its month's index, so a re-run
@@ -16,24 +25,38 @@ export class EventStore {
     this.names = indexNames(prefix);
   }
 
-  /** Returns events that can never be stored, with the reason; throws TransientError to retry. */
-  async write(events: readonly QueuedEvent[]): Promise<{ event: QueuedEvent; reason: string }[]> {
-    if (events.length === 0) return [];
+  /** Throws only when the cluster cannot be reached at all (then nothing is known to be written). */
+  async write(events: readonly QueuedEvent[]): Promise<HistoryWriteReport> {
+    const report: HistoryWriteReport = { written: [], failed: [] };
     const operations: estypes.BulkRequest['operations'] = [];
+    const sent: QueuedEvent[] = [];
     for (const event of events) {
-      operations.push({ index: { _index: this.names.eventsIndexFor(Date.parse(event.timestamp)), _id: event.eventId } }, toEventDoc(event));
+      try {
+        operations.push(
+          { index: { _index: this.names.eventsIndexFor(Date.parse(event.timestamp)), _id: event.eventId } },
+          toEventDoc(event),
+        );
+        sent.push(event);
+      } catch (error) {
+        report.failed.push({ event, reason: `cannot shape the history document: ${(error as Error).message}` });
+      }
     }
+    if (sent.length === 0) return report;
     const res = await this.es.bulk({ operations });
-    if (!res.errors) return [];
-    const failed: { event: QueuedEvent; reason: string }[] = [];
-    let transient: string | undefined;
     res.items.forEach((entry, i) => {
       const item = resultOf(entry);
-      const fate = classifyBulkItem(item);
-      if (fate === 'permanent') failed.push({ event: events[i]!, reason: bulkItemReason(item) });
-      else if (fate !== 'ok') transient ??= bulkItemReason(item);
+      const event = sent[i]!;
+      switch (classifyBulkItem(item)) {
+        case 'ok':
+          report.written.push(event.eventId);
+          break;
+        case 'permanent':
+          report.failed.push({ event, reason: bulkItemReason(item) });
+          break;
+        default:
+          report.retry ??= `event history writes rejected for now (${bulkItemReason(item)})`;
+      }
     });
-    if (transient) throw new TransientError(`event history writes rejected for now (${transient})`);
-    return failed;
+    return report;
   }
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { UnrecoverableError, type Job, type Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { z } from 'zod';
 import {
+  IdSchema,
   JobName,
   QueuedEventSchema,
   QueuedItemSchema,
@@ -11,16 +12,17 @@ import {
   type QueuedEvent,
   type QueuedItem,
 } from '@portrait/shared';
-import { isConnectionError, type DeadLetter, type IngestJobData, type Logger } from '@portrait/runtime';
+import { isConnectionError, type DeadLetter, type IngestJobData, type Logger, type StagesDone } from '@portrait/runtime';
 import { TransientError } from './bulk';
 import type { Catalogue } from './catalogue';
 import type { Coalescer } from './coalescer';
-import type { EventStore } from './event-store';
+import type { EventStore, HistoryWriteReport } from './event-store';
 import { writeItems } from './item-writer';
 import type { IndexerMetrics } from './metrics';
-import type { ProfileWriter } from './profile-writer';
+import type { ProfileWriter, ProfileWriteReport } from './profile-writer';
 
-const EventsPayload = z.object({ events: z.array(QueuedEventSchema) });
+const StagesDoneSchema = z.object({ history: z.array(IdSchema).optional(), profile: z.array(IdSchema).optional() });
+const EventsPayload = z.object({ events: z.array(QueuedEventSchema), done: StagesDoneSchema.optional() });
 const ItemsPayload = z.object({ items: z.array(QueuedItemSchema) });
 
 export interface BatchDeps {
@@ -35,105 +37,238 @@ export interface BatchDeps {
   logger: Logger;
 }
 
+export interface BatchOutcome {
+  events: number;
+  items: number;
+  deadLettered: number;
+}
+
 /**
  * Processes one ingest job. Safe to run again after a crash at any point: event history writes are
  * idempotent by id, profile folds skip applied event ids, item writes are externally versioned.
- * Permanent failures (bad payload, rejected document) go to the dead-letter queue with their reason;
- * outages are thrown so BullMQ retries the job with backoff.
+ *
+ * What cannot be applied goes to the dead-letter queue with its stage and reason, alone: one bad event
+ * never holds back the others of its job or of the jobs merged with it. What must wait (an outage,
+ * overload) is retried with backoff; the job records which stages each event has completed, so a retry
+ * redoes only the rest, and when its attempts run out what is left is dead-lettered too. Nothing accepted
+ * ends in BullMQ's failed set or expires.
  */
-export async function processBatch(job: Job<IngestJobData>, deps: BatchDeps): Promise<GroupResult> {
+export async function processBatch(job: Job<IngestJobData>, deps: BatchDeps): Promise<BatchOutcome> {
+  if (job.name === JobName.items) return processItems(job, deps);
+  if (job.name !== JobName.events) {
+    await deadLetter(deps, job.id, 'validation', `unknown job name ${job.name}`, { events: eventsOf(job.data) });
+    return { events: 0, items: 0, deadLettered: 1 };
+  }
+  const parsed = EventsPayload.safeParse(job.data);
+  if (!parsed.success) {
+    const issues = toIssues(parsed.error).slice(0, 5);
+    const reason = `job ${job.id} payload is invalid: ${issues.map((i) => `${i.path} ${i.reason}`).join('; ')}`;
+    await deadLetter(deps, job.id, 'validation', reason, { events: eventsOf(job.data) });
+    return { events: 0, items: 0, deadLettered: eventsOf(job.data).length };
+  }
+  const { events } = parsed.data;
+  let result: GroupResult;
   try {
-    if (job.name === JobName.items) {
-      const items = parsePayload(ItemsPayload, job.data, job.id).items as QueuedItem[];
-      const failed = await writeItems(deps.es, deps.itemsAlias, items);
-      deps.catalogue.forget(items.map((i) => i.itemId));
-      if (failed.length > 0) {
-        await deadLetter(deps, job.id, 'item-write', failed[0]!.reason, { items: failed.map((f) => f.item) });
-      }
-      return { applied: items.length - failed.length, duplicates: 0 };
-    }
-    if (job.name !== JobName.events) {
-      await deadLetter(deps, job.id, 'validation', `unknown job name ${job.name}`, { events: [] });
-      throw new UnrecoverableError(`unknown job name ${job.name}`);
-    }
-    const events = parsePayload(EventsPayload, job.data, job.id).events as QueuedEvent[];
-    return await deps.coalescer.submit({ jobId: job.id, events });
+    result = await deps.coalescer.submit({ jobId: job.id, events, done: doneSets(parsed.data.done) });
   } catch (error) {
-    if (error instanceof PayloadError) {
-      await deadLetter(deps, job.id, 'validation', error.message, { events: (job.data as { events?: unknown[] }).events ?? [] });
-      deps.metrics.deadLettered.inc({ stage: 'validation' }, 1);
-      throw new UnrecoverableError(error.message);
+    deps.logger.error({ jobId: job.id, err: (error as Error).message }, 'applying a batch threw');
+    result = { done: doneSets(parsed.data.done), deadLettered: 0, retry: reasonOf(error) };
+  }
+  if (result.retry === undefined) return { events: events.length, items: 0, deadLettered: result.deadLettered };
+
+  const done = { history: [...result.done.history], profile: [...result.done.profile] };
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  if (lastAttempt) {
+    const left = events.filter((e) => !result.done.history.has(e.eventId) || !result.done.profile.has(e.eventId));
+    const ids = new Set(left.map((e) => e.eventId));
+    const reason = `gave up after ${job.attemptsMade + 1} attempts: ${result.retry}`;
+    await deadLetter(deps, job.id, 'attempts-exhausted', reason, {
+      events: left,
+      done: { history: done.history.filter((id) => ids.has(id)), profile: done.profile.filter((id) => ids.has(id)) },
+    });
+    deps.metrics.deadLettered.inc({ stage: 'attempts-exhausted' }, left.length);
+    return { events: events.length, items: 0, deadLettered: result.deadLettered + left.length };
+  }
+  await job.updateData({ events, done });
+  deps.metrics.retries.inc();
+  deps.logger.warn({ jobId: job.id, attempt: job.attemptsMade + 1, reason: result.retry }, 'batch not fully applied for now; will retry');
+  throw new TransientError(`${result.retry}; the batch will be retried`);
+}
+
+async function processItems(job: Job<IngestJobData>, deps: BatchDeps): Promise<BatchOutcome> {
+  const parsed = ItemsPayload.safeParse(job.data);
+  if (!parsed.success) {
+    const issues = toIssues(parsed.error).slice(0, 5);
+    const reason = `job ${job.id} payload is invalid: ${issues.map((i) => `${i.path} ${i.reason}`).join('; ')}`;
+    const items = (job.data as { items?: unknown[] }).items ?? [];
+    await deadLetter(deps, job.id, 'validation', reason, { items });
+    return { events: 0, items: 0, deadLettered: items.length };
+  }
+  const items: QueuedItem[] = parsed.data.items;
+  try {
+    const failed = await writeItems(deps.es, deps.itemsAlias, items);
+    deps.catalogue.forget(items.map((i) => i.itemId));
+    if (failed.length > 0) {
+      await deadLetter(deps, job.id, 'item-write', failed[0]!.reason, { items: failed.map((f) => f.item) });
+      deps.metrics.deadLettered.inc({ stage: 'item-write' }, failed.length);
     }
-    if (error instanceof TransientError || isConnectionError(error)) {
-      deps.metrics.retries.inc();
-      deps.logger.warn(
-        { jobId: job.id, attempt: job.attemptsMade + 1, reason: (error as Error).message },
-        'batch failed for now; will retry',
-      );
+    return { events: 0, items: items.length - failed.length, deadLettered: failed.length };
+  } catch (error) {
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      await deadLetter(deps, job.id, 'attempts-exhausted', `gave up after ${job.attemptsMade + 1} attempts: ${(error as Error).message}`, {
+        items,
+      });
+      deps.metrics.deadLettered.inc({ stage: 'attempts-exhausted' }, items.length);
+      return { events: 0, items: 0, deadLettered: items.length };
     }
+    deps.metrics.retries.inc();
     throw error;
   }
 }
 
+const eventsOf = (data: unknown): unknown[] => {
+  const events = (data as { events?: unknown } | undefined)?.events;
+  return Array.isArray(events) ? events : [];
+};
+
+interface DoneSets {
+  history: Set<string>;
+  profile: Set<string>;
+}
+
+const doneSets = (done: StagesDone | undefined): DoneSets => ({ history: new Set(done?.history), profile: new Set(done?.profile) });
+
 export interface EventGroup {
   jobId: string | undefined;
   events: QueuedEvent[];
+  /** Stages already done per event id; not redone. */
+  done: DoneSets;
 }
 
-export type GroupResult = { applied: number; duplicates: number };
+export interface GroupResult {
+  /** Stages done (or handed to the dead-letter queue) per event id, after this pass. */
+  done: DoneSets;
+  deadLettered: number;
+  /** Why some stage of some event must be tried again; undefined when the group is fully handled. */
+  retry?: string;
+}
+
+/** Transient: worth trying again later. Anything else a stage throws is a bug, also retried, and logged. */
+function reasonOf(error: unknown): string {
+  if (error instanceof TransientError || isConnectionError(error)) return (error as Error).message;
+  return `unexpected error: ${(error as Error).message}`;
+}
 
 /**
  * Applies the events of several jobs as one: one catalogue lookup, one history bulk, one profile
- * read-fold-write pass. Returns per-job counts; throws (failing every job, each retried) on an outage.
+ * read-fold-write pass. Never throws: reports per job what each stage completed, and why the rest must wait.
  */
 export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDeps, 'coalescer'>): Promise<GroupResult[]> {
   const started = process.hrtime.bigint();
   const events = groups.flatMap((g) => g.events);
   const jobOf = new Map<string, string | undefined>();
   for (const g of groups) for (const e of g.events) jobOf.set(e.eventId, g.jobId);
-  const needed = events.flatMap(itemsToEnrich);
-  const lookup = needed.length > 0 ? await deps.catalogue.load(needed) : () => undefined;
-  const enriched = needed.length > 0 ? events.map((e) => enrichEvent(e, lookup)) : events;
+  const results: GroupResult[] = groups.map((g) => ({
+    done: { history: new Set(g.done.history), profile: new Set(g.done.profile) },
+    deadLettered: 0,
+  }));
 
-  const [historyFailures, report] = await Promise.all([deps.store.write(enriched), deps.writer.apply(enriched)]);
+  let enriched: QueuedEvent[];
+  try {
+    const needed = events.flatMap(itemsToEnrich);
+    const lookup = needed.length > 0 ? await deps.catalogue.load(needed) : () => undefined;
+    enriched = needed.length > 0 ? events.map((e) => enrichEvent(e, lookup)) : events;
+  } catch (error) {
+    const retry = `catalogue lookup failed (${reasonOf(error)})`;
+    return results.map((r) => ({ ...r, retry }));
+  }
+  const byId = new Map(enriched.map((e) => [e.eventId, e]));
+  const todo = (stage: keyof DoneSets): QueuedEvent[] =>
+    groups.flatMap((g) => g.events.filter((e) => !g.done[stage].has(e.eventId)).map((e) => byId.get(e.eventId)!));
+  const history = todo('history');
+  const toFold = todo('profile');
+  const [historyOutcome, profileOutcome] = await Promise.allSettled([
+    history.length > 0 ? deps.store.write(history) : Promise.resolve<HistoryWriteReport>({ written: [], failed: [] }),
+    toFold.length > 0 ? deps.writer.apply(toFold) : Promise.resolve<ProfileWriteReport | undefined>(undefined),
+  ]);
 
-  for (const failure of report.failed) {
-    await deadLetter(deps, jobOf.get(failure.events[0]!.eventId), 'profile-write', failure.reason, { events: failure.events });
+  // An id can be in two jobs of one flush (a re-send racing its original): what is done is done for both.
+  const groupsOf = new Map<string, number[]>();
+  groups.forEach((g, i) => g.events.forEach((e) => groupsOf.set(e.eventId, [...(groupsOf.get(e.eventId) ?? []), i])));
+  const mark = (stage: keyof DoneSets, ids: Iterable<string>): void => {
+    for (const id of ids) for (const i of groupsOf.get(id) ?? []) results[i]!.done[stage].add(id);
+  };
+
+  // Each dead-letter entry redoes only its own stage when replayed: the other stage is the job's (or another entry's).
+  const parked: { stage: string; events: QueuedEvent[]; reason: string; redo: keyof DoneSets }[] = [];
+  let historyRetry: string | undefined;
+  if (historyOutcome.status === 'fulfilled') {
+    const report = historyOutcome.value;
+    mark('history', report.written);
+    for (const f of report.failed) parked.push({ stage: 'event-write', events: [f.event], reason: f.reason, redo: 'history' });
+    historyRetry = report.retry;
+  } else {
+    historyRetry = `event history write failed (${reasonOf(historyOutcome.reason)})`;
   }
-  if (report.failed.length > 0) {
-    deps.metrics.deadLettered.inc(
-      { stage: 'profile-write' },
-      report.failed.reduce((n, f) => n + f.events.length, 0),
-    );
+  let profileRetry: string | undefined;
+  let report: ProfileWriteReport | undefined;
+  if (profileOutcome.status === 'fulfilled') {
+    report = profileOutcome.value;
+    if (report) {
+      mark('profile', report.completed);
+      for (const f of report.failed) parked.push({ stage: f.stage, events: f.events, reason: f.reason, redo: 'profile' });
+      profileRetry = report.retry;
+    }
+  } else {
+    profileRetry = `profile write failed (${reasonOf(profileOutcome.reason)})`;
   }
-  if (historyFailures.length > 0) {
-    await deadLetter(deps, jobOf.get(historyFailures[0]!.event.eventId), 'event-write', historyFailures[0]!.reason, {
-      events: historyFailures.map((f) => f.event),
-    });
-    deps.metrics.deadLettered.inc({ stage: 'event-write' }, historyFailures.length);
+
+  // Parked per source job and stage (as sent, not enriched), each entry with the reason of its first event.
+  const original = new Map(events.map((e) => [e.eventId, e]));
+  const entries = new Map<
+    string,
+    { jobId: string | undefined; stage: string; redo: keyof DoneSets; reason: string; events: QueuedEvent[] }
+  >();
+  for (const p of parked) {
+    for (const event of p.events) {
+      const jobId = jobOf.get(event.eventId);
+      const key = `${jobId}|${p.stage}`;
+      const entry = entries.get(key) ?? { jobId, stage: p.stage, redo: p.redo, reason: p.reason, events: [] };
+      entry.events.push(original.get(event.eventId) ?? event);
+      entries.set(key, entry);
+    }
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  deps.metrics.applied.inc(report.applied);
-  deps.metrics.duplicates.inc(report.duplicates);
-  deps.metrics.conflicts.inc(report.conflicts);
-  deps.metrics.segmentChanges.inc({ source: 'events' }, report.segmentChanges);
-  deps.metrics.batchSeconds.observe(seconds);
+  let parkRetry: string | undefined;
+  for (const entry of entries.values()) {
+    const ids = entry.events.map((e) => e.eventId);
+    const other: keyof DoneSets = entry.redo === 'history' ? 'profile' : 'history';
+    try {
+      await deadLetter(deps, entry.jobId, entry.stage, entry.reason, { events: entry.events, done: { [other]: ids } });
+      deps.metrics.deadLettered.inc({ stage: entry.stage }, ids.length);
+      mark(entry.redo, ids);
+      results[groupsOf.get(ids[0]!)![0]!]!.deadLettered += ids.length;
+    } catch (error) {
+      parkRetry ??= `dead-lettering failed (${(error as Error).message})`;
+    }
+  }
+
+  if (report) {
+    deps.metrics.applied.inc(report.applied);
+    deps.metrics.duplicates.inc(report.duplicates);
+    deps.metrics.conflicts.inc(report.conflicts);
+    deps.metrics.segmentChanges.inc({ source: 'events' }, report.segmentChanges);
+  }
+  deps.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   deps.metrics.flushEvents.observe(events.length);
   const newest = events.reduce((max, e) => Math.max(max, e.receivedAt), 0);
   deps.metrics.lagSeconds.set((Date.now() - newest) / 1000);
-  // The writer reports totals; per job, what matters is that its events are in (or skipped as seen).
-  return groups.map((g) => ({ applied: g.events.length, duplicates: 0 }));
-}
 
-class PayloadError extends Error {}
-
-function parsePayload<S extends z.ZodType>(schema: S, data: unknown, jobId: string | undefined): z.infer<S> {
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) {
-    const issues = toIssues(parsed.error).slice(0, 5);
-    throw new PayloadError(`job ${jobId} payload is invalid: ${issues.map((i) => `${i.path} ${i.reason}`).join('; ')}`);
-  }
-  return parsed.data;
+  const retry = [historyRetry, profileRetry, parkRetry].filter((r) => r !== undefined).join('; ') || undefined;
+  return groups.map((g, i) => {
+    const r = results[i]!;
+    const complete = g.events.every((e) => r.done.history.has(e.eventId) && r.done.profile.has(e.eventId));
+    return complete ? r : { ...r, retry: retry ?? 'some events were not applied' };
+  });
 }
 
 async function deadLetter(
@@ -141,7 +276,7 @@ async function deadLetter(
   sourceJobId: string | undefined,
   stage: string,
   reason: string,
-  payload: Pick<DeadLetter, 'events' | 'items'>,
+  payload: Pick<DeadLetter, 'events' | 'items' | 'done'>,
 ): Promise<void> {
   deps.logger.error({ jobId: sourceJobId, stage, reason, events: payload.events?.length, items: payload.items?.length }, 'dead-lettered');
   // A deterministic id: a retried job that dead-letters the same thing again does not duplicate it.

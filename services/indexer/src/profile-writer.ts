@@ -1,15 +1,17 @@
 import {
+  compareEvents,
   deriveProfile,
   evaluateMembership,
   foldEvents,
   recentChanges,
+  type MembershipCatalog,
   type MembershipFields,
   type ProfileDoc,
   type ProfileOptions,
   type QueuedEvent,
   type SegmentChange,
 } from '@portrait/shared';
-import type { Client, estypes } from '@portrait/runtime';
+import { isConnectionError, type Client, type estypes } from '@portrait/runtime';
 import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
 import type { Membership } from './segment-registry';
 
@@ -21,8 +23,23 @@ export interface ProfileWriteReport {
   conflicts: number;
   /** Segment entries and exits published. */
   segmentChanges: number;
-  /** Users whose events could not be written for a permanent reason, with that reason. */
-  failed: { userId: string; events: QueuedEvent[]; reason: string }[];
+  /** Ids of the events that are now in their profile (applied now or before). */
+  completed: string[];
+  /** Events that can never be applied, with the reason: `fold` when folding them throws, `profile-write` when Elasticsearch refuses the document. */
+  failed: { userId: string; events: QueuedEvent[]; reason: string; stage: 'fold' | 'profile-write' }[];
+  /** Set when some users' events must wait (overload, outage, contention): those events are in neither list. */
+  retry?: string;
+}
+
+/** What one user's events make of their stored profile. */
+interface Folded {
+  applied: number;
+  duplicates: number;
+  /** Undefined when nothing was applied (all duplicates): there is nothing to write. */
+  doc?: StoredProfile;
+  changes: SegmentChange[];
+  /** The events folded (in isolation, the poison ones are left out). */
+  events: QueuedEvent[];
 }
 
 export type StoredProfile = ProfileDoc & MembershipFields;
@@ -58,7 +75,15 @@ export class ProfileWriter {
       if (list) list.push(event);
       else byUser.set(event.userId, [event]);
     }
-    const report: ProfileWriteReport = { users: byUser.size, applied: 0, duplicates: 0, conflicts: 0, segmentChanges: 0, failed: [] };
+    const report: ProfileWriteReport = {
+      users: byUser.size,
+      applied: 0,
+      duplicates: 0,
+      conflicts: 0,
+      segmentChanges: 0,
+      completed: [],
+      failed: [],
+    };
     // Within one process, a flush waits for earlier flushes that hold any of its users (registered in one
     // synchronous step, so waits only ever point backwards). Other processes are kept honest by if_seq_no.
     const earlier = new Set<Promise<void>>();
@@ -72,11 +97,19 @@ export class ProfileWriter {
     try {
       await Promise.all(earlier);
       let pending = [...byUser.keys()];
+      const isolate = new Set<string>();
       for (let round = 0; pending.length > 0; round++) {
         if (round >= this.conflictRounds) {
-          throw new TransientError(`${pending.length} profiles still contended after ${round} rounds; the batch will be retried`);
+          report.retry = `${pending.length} profiles still contended after ${round} rounds`;
+          break;
         }
-        pending = await this.round(pending, byUser, report);
+        try {
+          pending = await this.round(pending, byUser, report, isolate);
+        } catch (error) {
+          if (!(error instanceof TransientError) && !isConnectionError(error)) throw error;
+          report.retry = (error as Error).message;
+          break;
+        }
       }
       return report;
     } finally {
@@ -86,54 +119,67 @@ export class ProfileWriter {
   }
 
   /** One read-fold-write pass; returns the users to try again. */
-  private async round(userIds: string[], byUser: Map<string, QueuedEvent[]>, report: ProfileWriteReport): Promise<string[]> {
+  private async round(
+    userIds: string[],
+    byUser: Map<string, QueuedEvent[]>,
+    report: ProfileWriteReport,
+    isolate: Set<string>,
+  ): Promise<string[]> {
     const stored = await this.read(userIds);
     const now = this.now();
     const catalog = await this.membership.catalog(now);
     const operations: estypes.BulkRequest['operations'] = [];
     const written: string[] = [];
-    const counts = new Map<string, { applied: number; duplicates: number }>();
-    const changesOf = new Map<string, SegmentChange[]>();
+    const foldedOf = new Map<string, Folded>();
     const republish: SegmentChange[] = [];
+    const retry: string[] = [];
     for (const userId of userIds) {
       const current = stored.get(userId) ?? {};
-      const result = foldEvents(current.doc?.state, byUser.get(userId)!, now, this.options, true);
-      counts.set(userId, { applied: result.applied, duplicates: result.duplicates });
-      // Events seen before mean a redelivery: their write happened, its publish may not have.
-      if (result.duplicates > 0 && current.doc) republish.push(...recentChanges(current.doc, now, this.options.dedupHorizonMs));
-      if (result.applied === 0) {
-        report.duplicates += result.duplicates;
+      const events = byUser.get(userId)!;
+      let folded: Folded;
+      try {
+        folded = isolate.has(userId)
+          ? this.foldIsolating(userId, current.doc, events, now, catalog, report)
+          : this.fold(userId, current.doc?.state, current.doc, events, now, catalog, true);
+      } catch {
+        // The fold consumed the stored state it threw on: read it again and find the events at fault one by one.
+        isolate.add(userId);
+        retry.push(userId);
         continue;
       }
-      const doc: StoredProfile = deriveProfile(userId, result.state, now, now, this.options);
-      const membership = evaluateMembership(doc, userId, current.doc ?? {}, catalog);
-      Object.assign(doc, membership.fields);
-      changesOf.set(userId, membership.changes);
+      foldedOf.set(userId, folded);
+      // Events seen before mean a redelivery: their write happened, its publish may not have.
+      if (folded.duplicates > 0 && current.doc) republish.push(...recentChanges(current.doc, now, this.options.dedupHorizonMs));
+      if (!folded.doc) {
+        report.duplicates += folded.duplicates;
+        report.completed.push(...folded.events.map((e) => e.eventId));
+        continue;
+      }
       operations.push(
         current.doc
           ? { index: { _index: this.alias, _id: userId, if_seq_no: current.seqNo, if_primary_term: current.primaryTerm } }
           : { create: { _index: this.alias, _id: userId } },
-        doc,
+        folded.doc,
       );
       written.push(userId);
     }
     if (written.length === 0) {
       await this.publish(republish, report, 0);
-      return [];
+      return retry;
     }
     const res = await this.es.bulk({ operations, refresh: false });
     const published = [...republish];
-    const retry: string[] = [];
     let transient: string | undefined;
     res.items.forEach((entry, i) => {
       const userId = written[i]!;
       const item = resultOf(entry);
-      const c = counts.get(userId)!;
+      const folded = foldedOf.get(userId)!;
       switch (classifyBulkItem(item)) {
         case 'ok':
-          report.applied += c.applied;
-          report.duplicates += c.duplicates;
-          published.push(...changesOf.get(userId)!);
+          report.applied += folded.applied;
+          report.duplicates += folded.duplicates;
+          report.completed.push(...folded.events.map((e) => e.eventId));
+          published.push(...folded.changes);
           break;
         case 'conflict':
           report.conflicts++;
@@ -141,17 +187,61 @@ export class ProfileWriter {
           break;
         case 'transient':
           transient ??= bulkItemReason(item);
-          retry.push(userId);
           break;
         case 'permanent':
-          report.failed.push({ userId, events: byUser.get(userId)!, reason: bulkItemReason(item) });
+          report.failed.push({ userId, events: folded.events, reason: bulkItemReason(item), stage: 'profile-write' });
           break;
       }
     });
     // Before a transient failure is thrown: what was written must be announced (a retry would find it applied).
     await this.publish(published, report, republish.length);
-    if (transient) throw new TransientError(`profile writes rejected for now (${transient}); the batch will be retried`);
+    if (transient) throw new TransientError(`profile writes rejected for now (${transient})`);
     return retry;
+  }
+
+  /** Folds, derives and evaluates membership for one user; throws whatever any of those throws. */
+  private fold(
+    userId: string,
+    state: StoredProfile['state'] | undefined,
+    previous: StoredProfile | undefined,
+    events: QueuedEvent[],
+    now: number,
+    catalog: MembershipCatalog,
+    consume: boolean,
+  ): Folded {
+    const result = foldEvents(state, events, now, this.options, consume);
+    if (result.applied === 0) return { applied: 0, duplicates: result.duplicates, changes: [], events };
+    const doc: StoredProfile = deriveProfile(userId, result.state, now, now, this.options);
+    const membership = evaluateMembership(doc, userId, previous ?? {}, catalog);
+    Object.assign(doc, membership.fields);
+    return { applied: result.applied, duplicates: result.duplicates, doc, changes: membership.changes, events };
+  }
+
+  /**
+   * Folds a user's events one at a time (canonical order), leaving out each event whose fold throws: those
+   * are reported as failed with the error, the others are applied as usual. Only reached after a fold threw.
+   */
+  private foldIsolating(
+    userId: string,
+    previous: StoredProfile | undefined,
+    events: QueuedEvent[],
+    now: number,
+    catalog: MembershipCatalog,
+    report: ProfileWriteReport,
+  ): Folded {
+    const good: QueuedEvent[] = [];
+    let state = previous?.state;
+    for (const event of [...events].sort(compareEvents)) {
+      try {
+        const next = this.fold(userId, state, previous, [event], now, catalog, false);
+        if (next.doc) state = next.doc.state;
+        good.push(event);
+      } catch (error) {
+        report.failed.push({ userId, events: [event], reason: `the fold throws: ${(error as Error).message}`, stage: 'fold' });
+      }
+    }
+    if (good.length === 0) return { applied: 0, duplicates: 0, changes: [], events: [] };
+    return this.fold(userId, previous?.state, previous, good, now, catalog, false);
   }
 
   private async publish(changes: SegmentChange[], report: ProfileWriteReport, republished: number): Promise<void> {

@@ -90,6 +90,14 @@ export async function startIndexer(
       },
     });
     new Gauge({
+      name: 'portrait_ingest_failed_batches',
+      help: 'Ingest batches in the failed set (none is expected: alert when above 0)',
+      registers: [registry],
+      async collect() {
+        this.set(await ingestQueue.getFailedCount().catch(() => -1));
+      },
+    });
+    new Gauge({
       name: 'portrait_dead_letter_depth',
       help: 'Entries in the dead-letter queue',
       registers: [registry],
@@ -131,7 +139,9 @@ export async function startIndexer(
     });
     worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ jobId: job.id, err: err.message }, 'batch failed for good');
+      // Batches are dead-lettered on their last attempt; reaching the failed set means that itself failed.
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+        logger.error({ jobId: job.id, err: err.message }, 'batch left in the failed set');
     });
     // Registered after the connections, so it runs before they close: finishes in-flight batches.
     lifecycle.defer('worker', () => worker.close(), 90_000);

@@ -36,7 +36,8 @@ export function isConnectionError(error: unknown): boolean {
     error instanceof errors.ConnectionError ||
     error instanceof errors.TimeoutError ||
     error instanceof errors.NoLivingConnectionsError ||
-    (error instanceof errors.ResponseError && [502, 503, 504].includes(error.statusCode ?? 0))
+    // 429: the cluster is shedding load (rejected executions, circuit breakers); like a 5xx, it passes.
+    (error instanceof errors.ResponseError && [429, 500, 502, 503, 504].includes(error.statusCode ?? 0))
   );
 }
 

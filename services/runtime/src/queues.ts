@@ -1,8 +1,21 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { queueNames, type QueuedEvent, type QueuedItem, type SegmentChange } from '@portrait/shared';
 
+/**
+ * Event ids whose stage is already taken care of: applied, or handed to the dead-letter queue. A job
+ * retried after a partial failure, or replayed from the dead-letter queue, redoes only what is missing,
+ * so nothing is counted twice however long it waited (the profile's own memory of applied ids is bounded).
+ */
+export interface StagesDone {
+  /** The event history write. */
+  history?: string[];
+  /** The profile fold. */
+  profile?: string[];
+}
+
 export interface EventsJob {
   events: QueuedEvent[];
+  done?: StagesDone;
 }
 
 export interface ItemsJob {
@@ -14,12 +27,14 @@ export type IngestJobData = EventsJob | ItemsJob;
 /** What a dead-lettered entry holds: the payload that could not be applied, and why. */
 export interface DeadLetter {
   reason: string;
-  /** Where it failed: e.g. "validation", "profile-write", "event-write", "attempts-exhausted". */
+  /** Where it failed: "validation", "fold", "profile-write", "event-write", "item-write" or "attempts-exhausted". */
   stage: string;
   sourceJobId?: string;
   failedAt: string;
   events?: unknown[];
   items?: unknown[];
+  /** For events: the stages already done for them, so that a replay redoes only the stage that failed. */
+  done?: StagesDone;
 }
 
 /** BullMQ key prefix: `<prefix>` so that several Portraits (and test runs) share one Redis safely. */
@@ -32,8 +47,18 @@ export const INGEST_JOB_OPTIONS: JobsOptions = {
   attempts: 1000,
   backoff: { type: 'capped-exponential' },
   removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 86_400 },
+  // Nothing accepted expires: a batch that could not be applied is dead-lettered, and anything that still
+  // ends up failed stays until a person replays or purges it (`npm run dlq`).
+  removeOnFail: false,
 };
+
+/** A replayed dead-letter entry is kept a month after it completed: its id proves it was replayed. */
+export const REPLAY_JOB_OPTIONS: JobsOptions = { removeOnComplete: { age: 30 * 86_400 } };
+
+/** The ingest job id a dead-letter entry is replayed as: replaying it again finds that job and adds nothing. */
+export function replayJobId(deadLetterId: string): string {
+  return `replay-${deadLetterId}`;
+}
 
 export function createIngestQueue(connection: ConnectionOptions, prefix: string): Queue<IngestJobData> {
   return new Queue<IngestJobData>(queueNames().ingest, {
