@@ -31,6 +31,10 @@ const profile = {
   state: { secret: true },
 };
 
+/** What a CSV cell must read back as: the text, behind an apostrophe when it would start a formula. */
+const FORMULA = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+const guarded = (v: string | number | boolean): string => (typeof v === 'string' && FORMULA.test(v) ? `'${v}` : String(v));
+
 describe('parseExportRequest', () => {
   it('fills defaults and normalizes consent to a list', () => {
     const parsed = parseExportRequest({ fields: ['userId', 'emailSha256'], consent: 'email' });
@@ -177,7 +181,7 @@ describe('rows', () => {
         const text = csvHeader(['userId', 'attributes.city', 'attributes.region']) + rows.map((r) => csvRecord(r)).join('');
         const parsed: string[][] = parse(text, { relax_column_count: false });
         expect(parsed[0]).toEqual(['userId', 'attributes.city', 'attributes.region']);
-        expect(parsed.slice(1)).toEqual(rows.map((r) => r.map((v) => (v === undefined ? '' : String(v)))));
+        expect(parsed.slice(1)).toEqual(rows.map((r) => r.map((v) => (v === undefined ? '' : guarded(v)))));
       }),
     );
   });
@@ -196,7 +200,8 @@ describe('rows', () => {
         ),
         (items) => {
           const parsed = parse(csvRecord([items])) as string[][];
-          expect(parsed[0]![0]!.split('|')).toEqual(items);
+          const cell = parsed[0]![0]!;
+          expect((FORMULA.test(items[0]!) ? cell.slice(1) : cell).split('|')).toEqual(items);
         },
       ),
     );
@@ -248,5 +253,32 @@ describe('doc-value reads', () => {
     expect(
       exportRowFromDocValues(fields, ['userId', 'emailSha256', 'attributes.consents.email', 'purchases.totalSpend', 'attributes.region']),
     ).toEqual(['u1', 'ab', true, 12.5, undefined]);
+  });
+});
+
+describe('spreadsheet formula injection', () => {
+  const encoder = exportEncoder('csv', ['userId', 'attributes.city', 'phone', 'purchases.orders', 'interests.topBrands']);
+  const parseOne = (text: string): string[] => (parse(text, { relax_column_count: true }) as string[][])[0]!;
+
+  it('prefixes text cells that would start a formula with an apostrophe, and leaves E.164 phones and numbers alone', () => {
+    const doc = {
+      userId: '@u',
+      attributes: { city: '=HYPERLINK("http://x","click")' },
+      contact: { phone: '+4915112345678' },
+      purchases: { orders: 3 },
+      interests: { topBrands: ['-2+3', 'ok'] },
+    };
+    expect(parseOne(encoder.rows([doc]))).toEqual(["'@u", `'=HYPERLINK("http://x","click")`, '+4915112345678', '3', "'-2+3|ok"]);
+  });
+
+  it('holds for any text: a cell read back is the text itself, or an apostrophe and the text when it starts a formula', () => {
+    const starts = fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20', 'a', ' ', '"', '1');
+    fc.assert(
+      fc.property(starts, fc.string({ maxLength: 30 }), (first, rest) => {
+        const city = `${first}${rest}`;
+        const [, cell] = parseOne(encoder.rows([{ userId: 'u', attributes: { city } }]));
+        expect(cell).toBe(guarded(city));
+      }),
+    );
   });
 });

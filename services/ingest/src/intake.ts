@@ -90,7 +90,13 @@ export class Intake {
       return await Promise.race([fn(), timeout]);
     } catch (error) {
       if (error instanceof QueueFullError) throw error;
-      throw new UnavailableError(`Redis is unavailable (${(error as Error).message}); nothing was queued, retry the request`, 'redis');
+      // After a timeout the job may still have reached Redis: a retry is safe, because every event has an id (the
+      // client's, or one derived from its content) that ingest and the profile fold recognise.
+      throw new UnavailableError(
+        `Redis is unavailable (${(error as Error).message}); the events may or may not be queued: retry the request, ` +
+          'events are recognised by their eventId (or, without one, by their content) and never counted twice',
+        'redis',
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -18,6 +18,8 @@ export interface ExportFieldSpec {
    * an export reads doc values only and never loads `_source`, which is what bounds its speed.
    */
   docValue?: string;
+  /** Values can never start a spreadsheet formula (a `+` and digits only): CSV leaves them unguarded. */
+  formulaSafe?: true;
   read: (doc: unknown, context: ExportContext) => ExportValue;
 }
 
@@ -89,7 +91,7 @@ export const EXPORT_FIELDS = {
   /** Trimmed, lower-cased e-mail. */
   email: contact('contact.email', (raw) => normalizeEmail(raw), 'emailSha256'),
   /** E.164 phone. */
-  phone: contact('contact.phone', (raw, c) => normalizePhone(raw, c.defaultCallingCode), 'phoneSha256'),
+  phone: { ...contact('contact.phone', (raw, c) => normalizePhone(raw, c.defaultCallingCode), 'phoneSha256'), formulaSafe: true },
   /** SHA-256 hex of the normalized e-mail (Google Customer Match, Meta Custom Audiences). */
   emailSha256: { ...contact('contact.email', (raw) => hashEmail(raw)), docValue: 'contact.emailSha256' },
   /** SHA-256 hex of the E.164 phone with its `+` (Google Customer Match). */

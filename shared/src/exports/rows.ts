@@ -16,10 +16,17 @@ export function exportRow(doc: unknown, columns: readonly ExportField[], context
   return columns.map((column) => (EXPORT_FIELDS[column] as ExportFieldSpec).read(doc, context));
 }
 
-function cell(value: ExportValue): string {
+/**
+ * First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"; the full-width
+ * forms too, which some spreadsheets normalize): such a text cell gets a leading `'`, which spreadsheets
+ * show as text and hide. Numbers and booleans are never touched.
+ */
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+function cell(value: ExportValue, guard: boolean): string {
   if (value === undefined) return '';
-  if (Array.isArray(value)) return value.join(CSV_LIST_SEPARATOR);
-  return String(value);
+  const text = Array.isArray(value) ? value.join(CSV_LIST_SEPARATOR) : String(value);
+  return guard && typeof value !== 'number' && typeof value !== 'boolean' && FORMULA_START.test(text) ? `'${text}` : text;
 }
 
 /**
@@ -27,16 +34,25 @@ function cell(value: ExportValue): string {
  * quoted and its quotes doubled). Cells are converted to text first, so booleans read `true`/`false`.
  * A one-column record with an empty cell is written `""`: a blank line would be skipped by many readers.
  */
-export function csvRecord(values: readonly ExportValue[]): string {
-  return csvRecords([values]);
+export function csvRecord(values: readonly ExportValue[], columns?: readonly ExportField[]): string {
+  return csvRecords([values], columns);
 }
 
-/** Many records at once (one stringifier per page, not per row). */
-export function csvRecords(records: readonly (readonly ExportValue[])[]): string {
+/**
+ * Many records at once (one stringifier per page, not per row). Text cells are guarded against formula
+ * injection except in the `columns` whose values cannot hold a formula (`formulaSafe`: E.164 phones, which
+ * start with `+` and would otherwise be mangled).
+ */
+export function csvRecords(records: readonly (readonly ExportValue[])[], columns?: readonly ExportField[]): string {
   if (records.length === 0) return '';
+  const guard = records[0]!.map((_, i) => {
+    const column = columns?.[i];
+    return column === undefined || (EXPORT_FIELDS[column] as ExportFieldSpec).formulaSafe !== true;
+  });
   return stringify(
-    records.map((values) => values.map(cell)),
-    { record_delimiter: 'unix', eof: true, quoted_empty: records[0]!.length === 1 },
+    records.map((values) => values.map((v, i) => cell(v, guard[i]!))),
+    // A lone CR ends a record for many readers: a cell holding one is quoted like one holding LF.
+    { record_delimiter: 'unix', eof: true, quoted_empty: records[0]!.length === 1, quoted_match: /\r/ },
   );
 }
 
@@ -75,7 +91,7 @@ export function exportEncoder(
       contentType: 'text/csv; charset=utf-8',
       extension: 'csv',
       header: () => csvHeader(columns),
-      rows: (docs) => csvRecords(docs.map(values)),
+      rows: (docs) => csvRecords(docs.map(values), columns),
     };
   }
   return {
