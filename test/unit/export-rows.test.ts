@@ -33,7 +33,10 @@ const profile = {
 
 /** What a CSV cell must read back as: the text, behind an apostrophe when it would start a formula. */
 const FORMULA = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
-const guarded = (v: string | number | boolean): string => (typeof v === 'string' && FORMULA.test(v) ? `'${v}` : String(v));
+const guarded = (v: ExportValue & {}): string => {
+  const text = Array.isArray(v) ? v.join('|') : String(v);
+  return typeof v !== 'number' && typeof v !== 'boolean' && FORMULA.test(text) ? `'${text}` : text;
+};
 
 describe('parseExportRequest', () => {
   it('fills defaults and normalizes consent to a list', () => {

@@ -133,6 +133,7 @@ export class ProfileWriter {
     const foldedOf = new Map<string, Folded>();
     const republish: SegmentChange[] = [];
     const retry: string[] = [];
+    const landed: QueuedEvent[] = [];
     for (const userId of userIds) {
       const current = stored.get(userId) ?? {};
       const events = byUser.get(userId)!;
@@ -152,7 +153,7 @@ export class ProfileWriter {
       if (folded.duplicates > 0 && current.doc) republish.push(...recentChanges(current.doc, now, this.options.dedupHorizonMs));
       if (!folded.doc) {
         report.duplicates += folded.duplicates;
-        report.completed.push(...folded.events.map((e) => e.eventId));
+        landed.push(...folded.events);
         continue;
       }
       operations.push(
@@ -165,6 +166,7 @@ export class ProfileWriter {
     }
     if (written.length === 0) {
       await this.publish(republish, report, 0);
+      report.completed.push(...landed.map((e) => e.eventId));
       return retry;
     }
     const res = await this.es.bulk({ operations, refresh: false });
@@ -178,7 +180,7 @@ export class ProfileWriter {
         case 'ok':
           report.applied += folded.applied;
           report.duplicates += folded.duplicates;
-          report.completed.push(...folded.events.map((e) => e.eventId));
+          landed.push(...folded.events);
           published.push(...folded.changes);
           break;
         case 'conflict':
@@ -195,6 +197,8 @@ export class ProfileWriter {
     });
     // Before a transient failure is thrown: what was written must be announced (a retry would find it applied).
     await this.publish(published, report, republish.length);
+    // Complete only once published: if publishing fails, the retry finds the events applied and publishes again.
+    report.completed.push(...landed.map((e) => e.eventId));
     if (transient) throw new TransientError(`profile writes rejected for now (${transient})`);
     return retry;
   }
