@@ -29,10 +29,16 @@ describe('POST /v1/events', () => {
     expect(res.body).toEqual({ eventId: 'client-id-1', status: 'accepted' });
   });
 
-  it('assigns an id when the client gives none', async () => {
-    const res = await http('POST', `${service.url}/v1/events`, view());
+  it('assigns an id derived from the content when the client gives none, so a retried request counts once', async () => {
+    const event = view({ brand: 'retry-brand' });
+    const res = await http('POST', `${service.url}/v1/events`, event);
     expect(res.status).toBe(202);
-    expect(res.body.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.eventId).toMatch(/^h-[0-9a-f]{32}$/);
+    // The client saw a timeout and sends the same request again.
+    const retried = await http('POST', `${service.url}/v1/events`, event);
+    expect(retried.body).toEqual({ eventId: res.body.eventId, status: 'duplicate' });
+    const batch = await http('POST', `${service.url}/v1/events/batch`, { events: [event, view({ brand: 'other' })] });
+    expect(batch.body).toMatchObject({ accepted: 1, duplicate: 1 });
   });
 
   it('answers a re-sent event id as a duplicate without queueing it again', async () => {
@@ -138,6 +144,8 @@ describe('attributes and items', () => {
   it('queues an attribute update and validates e-mail and phone', async () => {
     const ok = await http('PUT', `${service.url}/v1/users/u1/attributes`, { attributes: { region: 'Bavaria', phone: '+4915112345678' } });
     expect(ok.status).toBe(202);
+    const messy = await http('PUT', `${service.url}/v1/users/u1/attributes`, { attributes: { phone: '0049 (0)151 1234-5678' } });
+    expect(messy.status).toBe(202);
     const bad = await http('PUT', `${service.url}/v1/users/u1/attributes`, { attributes: { email: 'nope', phone: '0151 123' } });
     expect(bad.status).toBe(400);
     expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['attributes.email', 'attributes.phone']);
@@ -166,6 +174,43 @@ describe('attributes and items', () => {
     });
     expect(batch.status).toBe(202);
     expect(batch.body.results[1]).toMatchObject({ status: 'rejected', issues: [{ path: 'items.1.price' }] });
+  });
+
+  it('refuses an item version Elasticsearch could not keep: before 2000 or ahead of the clock', async () => {
+    const item = { title: 'Old', category: ['Socks'], price: 5 };
+    const old = await http('PUT', `${service.url}/v1/items/sku-old`, { ...item, updatedAt: '1969-07-20T20:17:00Z' });
+    expect(old.status).toBe(400);
+    expect(old.body.issues).toEqual([{ path: 'updatedAt', reason: expect.stringContaining('earliest') }]);
+    const future = await http('POST', `${service.url}/v1/items/batch`, {
+      items: [
+        { itemId: 'sku-future', ...item, updatedAt: '2999-01-01T00:00:00Z' },
+        { itemId: 'sku-now', ...item },
+      ],
+    });
+    expect(future.status).toBe(202);
+    expect(future.body).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      results: [{ status: 'rejected', issues: [{ path: 'items.0.updatedAt' }] }, { status: 'accepted' }],
+    });
+  });
+
+  it('refuses lone surrogates and values beyond the integer mapping, event by event', async () => {
+    const res = await http('POST', `${service.url}/v1/events/batch`, {
+      events: [
+        view({ brand: 'broken \ud800' }),
+        { type: 'search', userId: 'u1', timestamp: now(), query: 'q', resultsCount: 2 ** 31 },
+        view({ timestamp: '2001-01-01T00:00:00Z' }),
+        view({ brand: 'fine' }),
+      ],
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.results.map((r: { status: string; issues?: { path: string }[] }) => [r.status, r.issues?.[0]?.path])).toEqual([
+      ['rejected', 'events.0.brand'],
+      ['rejected', 'events.1.resultsCount'],
+      ['rejected', 'events.2.timestamp'],
+      ['accepted', undefined],
+    ]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { Histogram, type Registry } from 'prom-client';
@@ -166,14 +166,22 @@ export interface Listening {
   close: () => Promise<void>;
 }
 
+/** How long in-flight requests get to finish once a service stops listening. */
+const CLOSE_GRACE_MS = 10_000;
+
 export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
+    let closing: Promise<void> | undefined;
+    // Once closing, every answer asks the client to drop its keep-alive connection, so that clients reusing
+    // one cannot keep a stopping service busy; whatever is still open after the grace period is cut.
+    server.on('request', (_req, res: ServerResponse) => {
+      if (closing) res.setHeader('connection', 'close');
+    });
     server.once('error', reject);
     server.once('listening', () => {
       const actual = (server.address() as AddressInfo).port;
       server.keepAliveTimeout = 5000;
-      let closing: Promise<void> | undefined;
       resolve({
         server,
         port: actual,
@@ -182,6 +190,7 @@ export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<
           (closing ??= new Promise<void>((done) => {
             server.close(() => done());
             server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
           })),
       });
     });
