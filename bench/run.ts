@@ -2,6 +2,7 @@
  * Portrait benchmarks.
  *
  *   npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|all ...] [options]
+ *   npx tsx bench/run.ts soak [--minutes N]   (npm run soak; not part of `all`)
  *   npx tsx bench/run.ts cleanup --prefix <prefix>
  *
  * Options (each benchmark uses the ones that apply; defaults in brackets are per benchmark):
@@ -9,15 +10,16 @@
  *   --users N               distinct users            [ingest 20000, indexer 100000, freshness 20000, read 20000, segments 1000000]
  *   --items N               catalogue size            [ingest 5000, indexer 20000, others 5000]
  *   --seed N                generator seed            [42]
- *   --batch N               events per batch / job    [500]
+ *   --batch N               events per batch / job    [500; soak 100]
  *   --concurrency N         concurrent clients        [ingest 8, read 8]
  *   --duration S            freshness run length      [60]
- *   --rate N                freshness background load [1000 events/s]
+ *   --rate N                freshness background load, soak ingest rate [freshness 1000, soak 500 events/s]
+ *   --minutes N             soak: length of the load phase, at most 240 [5]
  *   --requests N            read requests             [5000]
  *   --indexer-concurrency N INDEXER_CONCURRENCY       [the service default]
  *   --indexers N            indexer: processes sharing the queue (they scale out) [1]
  *   --span-days D           indexer: event-time span of the stream; sessions interleave more when short [90]
- *   --inline-facts X        share of events carrying item facts inline (rest enriched from the catalogue) [1]
+ *   --inline-facts X        share of events carrying item facts inline (rest enriched from the catalogue) [1; soak 0.5]
  *   --services-in process|child where ingest and query run; the indexer always runs as a child [process]
  *   --prefix P              read: reuse profiles under this prefix; cleanup: the prefix to delete
  *   --keep                  keep indices and Redis keys afterwards
@@ -28,25 +30,32 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanup, connectInfra, progress, type BenchArgs, type BenchResult, type Infra } from './harness';
+import { cleanup, connectInfra, progress, type BenchResult, type Infra } from './harness';
 import { benchFreshness } from './freshness';
 import { benchIndexer } from './indexer';
 import { benchIngest } from './ingest';
 import { benchRead } from './read';
 import { benchSegments } from './segments';
 import { killAll } from './service-process';
+import { benchSoak, MAX_SOAK_MINUTES, type SoakArgs } from './soak';
 
-const BENCHMARKS: Record<string, (args: BenchArgs, infra: Infra) => Promise<BenchResult>> = {
+const BENCHMARKS: Record<string, (args: SoakArgs, infra: Infra, interrupt: AbortSignal) => Promise<BenchResult>> = {
   ingest: benchIngest,
   indexer: benchIndexer,
   freshness: benchFreshness,
   read: benchRead,
   segments: benchSegments,
+  soak: benchSoak,
 };
+/** Run only when named: `all` leaves them out. */
+const NOT_IN_ALL = new Set(['soak']);
+/** Stop their load and clean up on the first Ctrl-C (they watch the signal); the others are killed at once. */
+const CLEAN_UP_ON_INTERRUPT = new Set(['soak']);
+const interrupt = new AbortController();
 
 const RESULTS_DIR = path.resolve(__dirname, 'results');
 
-function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
+function parse(): { names: string[]; args: SoakArgs; cleanupOnly: boolean } {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
@@ -57,6 +66,7 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
       batch: { type: 'string' },
       concurrency: { type: 'string' },
       duration: { type: 'string' },
+      minutes: { type: 'string' },
       rate: { type: 'string' },
       requests: { type: 'string' },
       'indexer-concurrency': { type: 'string' },
@@ -71,7 +81,7 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
   });
   if (values.help) {
     process.stderr.write(
-      'usage: npx tsx bench/run.ts [ingest|indexer|freshness|read|all|cleanup] [--events N --users N ...]; see bench/run.ts\n',
+      'usage: npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|soak|all|cleanup] [--events N --users N ...]; see bench/run.ts\n',
     );
     process.exit(0);
   }
@@ -87,9 +97,12 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
   if (inlineFacts !== undefined && !(inlineFacts >= 0 && inlineFacts <= 1)) throw new Error('--inline-facts must be between 0 and 1');
   const spanDays = values['span-days'] === undefined ? undefined : Number(values['span-days']);
   if (spanDays !== undefined && !(spanDays > 0 && spanDays <= 3650)) throw new Error('--span-days must be a positive number of days');
+  const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+  if (minutes !== undefined && !(minutes > 0 && minutes <= MAX_SOAK_MINUTES))
+    throw new Error(`--minutes must be a number of minutes in (0, ${MAX_SOAK_MINUTES}], got ${values.minutes}`);
   if (values.batch !== undefined && (int('batch', values.batch) ?? 0) > 1000)
     throw new Error('--batch must be at most 1000 (the ingest batch limit)');
-  const args: BenchArgs = {
+  const args: SoakArgs = {
     events: int('events', values.events),
     users: int('users', values.users),
     items: int('items', values.items),
@@ -97,6 +110,7 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
     batch: int('batch', values.batch),
     concurrency: int('concurrency', values.concurrency),
     duration: int('duration', values.duration),
+    minutes,
     rate: int('rate', values.rate),
     requests: int('requests', values.requests),
     indexerConcurrency: int('indexer-concurrency', values['indexer-concurrency']),
@@ -109,7 +123,7 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
   };
   const requested = positionals.length === 0 ? ['all'] : positionals;
   if (requested.includes('cleanup')) return { names: [], args, cleanupOnly: true };
-  const names = requested.flatMap((n) => (n === 'all' ? Object.keys(BENCHMARKS) : [n]));
+  const names = requested.flatMap((n) => (n === 'all' ? Object.keys(BENCHMARKS).filter((b) => !NOT_IN_ALL.has(b)) : [n]));
   for (const n of names)
     if (!BENCHMARKS[n]) throw new Error(`unknown benchmark ${n}; choose from ${Object.keys(BENCHMARKS).join(', ')}, all`);
   return { names: [...new Set(names)], args, cleanupOnly: false };
@@ -118,11 +132,19 @@ function parse(): { names: string[]; args: BenchArgs; cleanupOnly: boolean } {
 async function main(): Promise<void> {
   const { names, args, cleanupOnly } = parse();
   const infra = connectInfra();
-  process.once('SIGINT', () => {
-    progress('interrupted: stopping child processes (indices of this run may remain; delete with `cleanup --prefix`)');
+  let running: string | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (running !== undefined && CLEAN_UP_ON_INTERRUPT.has(running) && !interrupt.signal.aborted) {
+      progress(`${signal}: ${running} stops its load, its child processes and deletes its prefix (again to kill at once)`);
+      interrupt.abort();
+      return;
+    }
+    progress(`${signal}: stopping child processes (indices of this run may remain; delete with \`cleanup --prefix\`)`);
     killAll();
     process.exit(130);
-  });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     if (cleanupOnly) {
       if (!args.prefix) throw new Error('cleanup needs --prefix');
@@ -134,7 +156,9 @@ async function main(): Promise<void> {
     const results: Record<string, BenchResult> = {};
     for (const name of names) {
       progress(`=== ${name} ===`);
-      results[name] = await BENCHMARKS[name]!(args, infra);
+      running = name;
+      results[name] = await BENCHMARKS[name]!(args, infra, interrupt.signal);
+      running = undefined;
       mkdirSync(RESULTS_DIR, { recursive: true });
       writeFileSync(path.join(RESULTS_DIR, `${name}-latest.json`), `${JSON.stringify(results[name], null, 2)}\n`);
       progress(
@@ -157,7 +181,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(interrupt.signal.aborted ? 'interrupted\n' : `${(error as Error).stack ?? String(error)}\n`);
   killAll();
-  process.exit(1);
+  process.exit(interrupt.signal.aborted ? 130 : 1);
 });

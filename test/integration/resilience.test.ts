@@ -154,6 +154,10 @@ describe('Elasticsearch stopped while events keep arriving', () => {
         'all 550 events applied',
       );
       expect(await eventCounts(es, prefix, users)).toEqual(new Map(users.map((u) => [u, 110])));
+      // The outage only delayed events: nothing was dead-lettered or left failed.
+      const [queue, dlq] = [createIngestQueue(redis, prefix), createDeadLetterQueue(redis, prefix)];
+      expect([await queue.getFailedCount(), await dlq.count()]).toEqual([0, 0]);
+      await Promise.all([queue.close(), dlq.close()]);
     } finally {
       await Promise.all([ing.stop(), idx.stop()]);
     }
