@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pino from 'pino';
 import { CommonEnv, EventSchema, parseEnv } from '@portrait/shared';
-import { createEsClient, createRedis, deletePrefix, type Client, type Logger, type Redis } from '@portrait/runtime';
+import { createEsClient, createRedis, deletePrefix, type Client, type Logger, type Redis, type estypes } from '@portrait/runtime';
 
 /** Options every benchmark understands; each benchmark reads the ones it needs. */
 export interface BenchArgs {
@@ -318,4 +318,18 @@ export function finish(
     met: targets.every((t) => t.met),
     notes,
   };
+}
+
+/** The correctness check of the runs that fold events: profiles in the index and the sum of their `eventCount`. */
+export async function eventCountTotals(infra: Infra, alias: string): Promise<{ profiles: number; eventCountSum: number }> {
+  await infra.es.indices.refresh({ index: alias });
+  const agg = await infra.es.search({
+    index: alias,
+    size: 0,
+    track_total_hits: true,
+    aggs: { events: { sum: { field: 'behavior.eventCount' } } },
+  });
+  const eventCountSum = (agg.aggregations?.events as estypes.AggregationsSumAggregate | undefined)?.value ?? 0;
+  const profiles = typeof agg.hits.total === 'number' ? agg.hits.total : (agg.hits.total?.value ?? 0);
+  return { profiles, eventCountSum };
 }

@@ -15,6 +15,7 @@ import {
   cleanup,
   cpuBetween,
   cpuSnapshot,
+  eventCountTotals,
   finish,
   lanes,
   machineInfo,
@@ -161,15 +162,7 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
     const deadLetters = await deadLetterCount(infra, prefix);
 
     // Correctness: every behaviour event counted exactly once.
-    await infra.es.indices.refresh({ index: names.profiles });
-    const agg = await infra.es.search({
-      index: names.profiles,
-      size: 0,
-      track_total_hits: true,
-      aggs: { events: { sum: { field: 'behavior.eventCount' } } },
-    });
-    const eventCountSum = (agg.aggregations?.events as estypes.AggregationsSumAggregate | undefined)?.value ?? 0;
-    const profileCount = typeof agg.hits.total === 'number' ? agg.hits.total : (agg.hits.total?.value ?? 0);
+    const { profiles: profileCount, eventCountSum } = await eventCountTotals(infra, names.profiles);
 
     const baseline = await rawBulkBaseline(infra, prefix, names.profiles, typicalBulk, args.indexerConcurrency ?? 4);
     const batchSeconds = {

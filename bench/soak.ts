@@ -11,6 +11,7 @@ import {
   cleanup,
   cpuBetween,
   cpuSnapshot,
+  eventCountTotals,
   finish,
   lanes,
   machineInfo,
@@ -688,15 +689,7 @@ export async function benchSoak(args: SoakArgs, infra: Infra, interrupt?: AbortS
     // Exact counts: once the indexer has applied every accepted batch, every behaviour event is counted once.
     const final = await drain(queue, DRAIN_DEADLINE_MS, signal, 'final');
     if (interrupt?.aborted) throw new Error('soak interrupted');
-    await infra.es.indices.refresh({ index: names.profiles });
-    const agg = await infra.es.search({
-      index: names.profiles,
-      size: 0,
-      track_total_hits: true,
-      aggs: { events: { sum: { field: 'behavior.eventCount' } } },
-    });
-    const eventCountSum = (agg.aggregations?.events as estypes.AggregationsSumAggregate | undefined)?.value ?? 0;
-    const profiles = typeof agg.hits.total === 'number' ? agg.hits.total : (agg.hits.total?.value ?? 0);
+    const { profiles, eventCountSum } = await eventCountTotals(infra, names.profiles);
     const deadLetters = await deadLetterCount(infra, prefix);
     const metrics = await scrapeMetrics(indexer.url).catch(() => ({}) as Record<string, number>);
     const afterDrain = Object.fromEntries(services.map((s) => [s.name, procMemoryMb(s.pid)]));
