@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { indexNames } from '@portrait/shared';
-import { bootstrapIndices, createIngestQueue, type estypes } from '@portrait/runtime';
+import { bootstrapIndices, createIngestQueue } from '@portrait/runtime';
 import {
   atMost,
   checkEvents,
