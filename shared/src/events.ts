@@ -18,7 +18,13 @@ export const KeyName = (max: number) =>
     .max(max)
     .refine((s) => s !== '__proto__', 'is reserved');
 
-export const TimestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:15:00Z' });
+/**
+ * An ISO 8601 date-time, normalized to UTC with millisecond precision (`2026-11-23T10:15:00.000Z`): what
+ * Elasticsearch's `date` accepts whatever offset (it refuses beyond ±18:00) or fraction digits were sent.
+ */
+export const TimestampSchema = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:15:00Z' })
+  .transform((text) => new Date(Date.parse(text)).toISOString());
 
 const Money = z.number().finite().nonnegative().max(1e9);
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');

@@ -19,19 +19,22 @@ export function formatPath(path: readonly (string | number)[]): string {
  */
 export function malformedStrings(value: unknown, base: readonly (string | number)[] = [], limit = 5): Issue[] {
   const issues: Issue[] = [];
-  const walk = (node: unknown, path: (string | number)[]): void => {
-    if (issues.length >= limit) return;
+  // An explicit stack, not recursion: a body nested thousands deep is refused, not a stack overflow.
+  const stack: [unknown, (string | number)[]][] = [[value, [...base]]];
+  while (stack.length > 0 && issues.length < limit) {
+    const [node, path] = stack.pop()!;
     if (typeof node === 'string') {
       if (!node.isWellFormed()) issues.push({ path: formatPath(path), reason: 'contains a lone UTF-16 surrogate (not valid Unicode)' });
     } else if (Array.isArray(node)) {
-      node.forEach((el, i) => walk(el, [...path, i]));
+      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], [...path, i]]);
     } else if (node !== null && typeof node === 'object') {
-      for (const [key, el] of Object.entries(node)) {
+      const entries = Object.entries(node);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, el] = entries[i]!;
         if (!key.isWellFormed()) issues.push({ path: formatPath([...path, key]), reason: 'key contains a lone UTF-16 surrogate' });
-        walk(el, [...path, key]);
+        stack.push([el, [...path, key]]);
       }
     }
-  };
-  walk(value, [...base]);
-  return issues;
+  }
+  return issues.slice(0, limit);
 }

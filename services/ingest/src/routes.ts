@@ -96,7 +96,13 @@ export function ingestRoutes(options: RouteOptions): Router {
     events.inc({ outcome: 'duplicate' }, summary.duplicate);
     events.inc({ outcome: 'rejected' }, summary.rejected);
     // Nothing usable at all is a client error; otherwise the per-event results tell what to resend.
-    res.status(valid.length === 0 ? 400 : 202).json({ ...summary, results });
+    res
+      .status(valid.length === 0 ? 400 : 202)
+      .json(
+        valid.length === 0
+          ? { error: 'validation_failed', message: 'no event in the batch is valid', ...summary, results }
+          : { ...summary, results },
+      );
   });
 
   router.put('/v1/users/:id/attributes', ...small, async (req, res) => {
@@ -135,7 +141,10 @@ export function ingestRoutes(options: RouteOptions): Router {
       return { index, status: 'accepted' as const, itemId: checked.value.itemId };
     });
     await intake.submitItems(accepted);
-    res.status(accepted.length === 0 ? 400 : 202).json({ accepted: accepted.length, rejected: results.length - accepted.length, results });
+    const summary = { accepted: accepted.length, rejected: results.length - accepted.length, results };
+    res
+      .status(accepted.length === 0 ? 400 : 202)
+      .json(accepted.length === 0 ? { error: 'validation_failed', message: 'no item in the batch is valid', ...summary } : summary);
   });
 
   return router;

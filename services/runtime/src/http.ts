@@ -147,11 +147,20 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       } else {
         send(error.status ?? 400, { error: 'bad_request', message: error.message });
       }
+    } else if (isClientHttpError(error)) {
+      // Express and body-parser errors without a type: an undecodable path parameter, a body whose
+      // content-encoding does not match it. The client's fault, whatever the library.
+      send(error.status, { error: error.status === 415 ? 'unsupported_media_type' : 'bad_request', message: error.message });
     } else {
       ((req as { log?: Logger }).log ?? logger).error({ err: error }, 'unhandled error');
       send(500, { error: 'internal', message: 'internal error; the request id in x-request-id identifies it in the logs' });
     }
   };
+}
+
+function isClientHttpError(error: unknown): error is Error & { status: number } {
+  const status = (error as { status?: unknown } | undefined)?.status;
+  return error instanceof Error && typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function isBodyParserError(error: unknown): error is BodyParserError {
@@ -177,6 +186,21 @@ export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<
     // one cannot keep a stopping service busy; whatever is still open after the grace period is cut.
     server.on('request', (_req, res: ServerResponse) => {
       if (closing) res.setHeader('connection', 'close');
+    });
+    // Requests Node refuses before Express sees them (headers over its limit, broken HTTP) still get JSON.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return;
+      const [status, text, code] =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'headers_too_large']
+          : [400, 'Bad Request', 'bad_request'];
+      const body = JSON.stringify({
+        error: code,
+        message: error.code === 'HPE_HEADER_OVERFLOW' ? 'request headers exceed 16 KiB' : 'malformed HTTP request',
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     });
     server.once('error', reject);
     server.once('listening', () => {

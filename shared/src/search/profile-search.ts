@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { TimestampSchema } from '../events';
+import { Limits } from '../limits';
 
 /** Profile fields exposed to free-text search; PII (contact) and internal state never are. */
 export const SEARCHABLE_FIELDS = [
@@ -34,7 +36,7 @@ const list = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 const num = z.coerce.number().finite();
-const date = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+const date = TimestampSchema;
 
 export const ProfileSearchParams = z
   .strictObject({
@@ -50,7 +52,7 @@ export const ProfileSearchParams = z
     /** Members of any of these segments (materialized membership). */
     segment: list.optional(),
     consent: z.enum(['email', 'sms', 'push', 'ads', 'personalization']).optional(),
-    minOrders: num.int().min(0).optional(),
+    minOrders: num.int().min(0).max(Limits.maxInteger).optional(),
     minSpend: num.min(0).optional(),
     maxSpend: num.min(0).optional(),
     lastSeenAfter: date.optional(),
@@ -86,10 +88,13 @@ export function encodeCursor(sort: unknown[]): string {
   return Buffer.from(JSON.stringify(sort)).toString('base64url');
 }
 
+/** A cursor is what `encodeCursor` made of a hit's sort values: the sort key (a number, or null when missing) and the user id. */
+const CursorSchema = z.tuple([z.number().finite().nullable(), z.string().min(1).max(Limits.maxIdLength)]);
+
 export function decodeCursor(cursor: string): unknown[] | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return Array.isArray(value) ? value : undefined;
+    const parsed = CursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

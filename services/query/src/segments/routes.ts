@@ -112,7 +112,9 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, 
   });
 
   router.get('/v1/segments/:id/overlap/:other', async (req, res) => {
-    const [a, b] = await Promise.all([current(id(req)), current(id(req, 'other'))]);
+    // Both ids parsed before either lookup starts: a bad second id must not orphan the first lookup's rejection.
+    const [idA, idB] = [id(req), id(req, 'other')];
+    const [a, b] = await Promise.all([current(idA), current(idB)]);
     res.json({ a: a.segment.segmentId, b: b.segment.segmentId, ...(await analytics.overlap(a.definition, b.definition)) });
   });
 
