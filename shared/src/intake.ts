@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import stableStringify from 'fast-json-stable-stringify';
+import { hash } from 'node:crypto';
 import { EventSchema, type IncomingEvent, type QueuedEvent } from './events';
 import type { Issue } from './errors';
 import { ItemBatchEntry, ItemSchema, type QueuedItem } from './items';
@@ -45,11 +44,14 @@ export function checkEvent(raw: unknown, nowMs: number, bounds: TimeBounds, base
  * The id of an event the client sent without one: a digest of its content. A retried request (the
  * client saw a timeout or a 503 while the first attempt had in fact been queued) carries the same
  * events, gets the same ids and is dropped as a duplicate; two events that differ in nothing, not even
- * the millisecond of their timestamp, are taken to be one.
+ * the millisecond of their timestamp, are taken to be one. `event` is the validated event: the schema's
+ * output has its own key order and normalized timestamps, so the JSON text is the same however the
+ * client ordered or spelled it (a unit test holds this).
  */
 export function contentEventId(event: IncomingEvent): string {
-  const { eventId: _given, ...content } = event;
-  return `h-${createHash('sha256').update(stableStringify(content)).digest('hex').slice(0, 32)}`;
+  // JSON.stringify leaves out an undefined eventId: the id never hashes itself.
+  const content = event.eventId === undefined ? event : { ...event, eventId: undefined };
+  return `h-${hash('sha256', JSON.stringify(content), 'hex').slice(0, 32)}`;
 }
 
 /** Gives the event its id (the client's, or one derived from its content) and its receive time. */

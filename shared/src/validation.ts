@@ -18,6 +18,7 @@ export function formatPath(path: readonly (string | number)[]): string {
  * string as U+FFFD, so it would match differently in the index and in the segment predicate: refused.
  */
 export function malformedStrings(value: unknown, base: readonly (string | number)[] = [], limit = 5): Issue[] {
+  if (allWellFormed(value)) return [];
   const issues: Issue[] = [];
   // An explicit stack, not recursion: a body nested thousands deep is refused, not a stack overflow.
   const stack: [unknown, (string | number)[]][] = [[value, [...base]]];
@@ -37,4 +38,24 @@ export function malformedStrings(value: unknown, base: readonly (string | number
     }
   }
   return issues.slice(0, limit);
+}
+
+/** The fast pass: no paths, no allocation but the stack; nearly every request stops here. */
+function allWellFormed(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') {
+      if (!node.isWellFormed()) return false;
+    } else if (Array.isArray(node)) {
+      for (const el of node) stack.push(el);
+    } else if (node !== null && typeof node === 'object') {
+      for (const key in node) {
+        if (!Object.hasOwn(node, key)) continue;
+        if (!key.isWellFormed()) return false;
+        stack.push((node as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return true;
 }
