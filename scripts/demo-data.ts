@@ -1,6 +1,6 @@
 /**
  * Loads a small demo data set through the ingest API: a synthetic shop (catalogue, 2,000 shoppers,
- * ~30,000 events over the last 120 days) and a real one, the margarine scanner panel in ../shared/data
+ * ~30,000 events over the last 120 days) and a real one, the margarine scanner panel in infra/data
  * (516 households with demographics and 4,470 purchases). Event ids are deterministic, so running it
  * twice changes nothing. Waits until the profiles are searchable, showing progress.
  */
@@ -11,7 +11,7 @@ import { SyntheticShop } from '../bench/synthetic-shop';
 
 const INGEST = process.env.INGEST_URL ?? 'http://127.0.0.1:3001';
 const QUERY = process.env.QUERY_URL ?? 'http://127.0.0.1:3003';
-const DATA_DIR = process.env.PORTRAIT_DATA_DIR ?? path.resolve(__dirname, '../../shared/data');
+const DATA_DIR = process.env.PORTRAIT_DATA_DIR ?? path.resolve(__dirname, '../infra/data');
 const DAY = 86_400_000;
 
 async function post(pathname: string, body: unknown, method = 'POST'): Promise<any> {
@@ -80,8 +80,7 @@ const MARGARINE = [
 async function loadMargarine(now: number): Promise<number> {
   const choicesFile = path.join(DATA_DIR, 'margarine_choices.csv');
   if (!existsSync(choicesFile)) {
-    process.stderr.write(`  (skipping the margarine panel: ${choicesFile} not found; set PORTRAIT_DATA_DIR)\n`);
-    return 0;
+    throw new Error(`${choicesFile} not found: the data sets live in infra/data of the repository (or set PORTRAIT_DATA_DIR)`);
   }
   const choices = csv(choicesFile);
   const demos = new Map(csv(path.join(DATA_DIR, 'margarine_demos.csv')).map((d) => [d.hhid!, d]));

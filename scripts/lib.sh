@@ -12,7 +12,7 @@ ensure_node_modules() {
   cd "$REPO_ROOT"
   if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
     step "Installing npm packages"
-    # npm install, not npm ci: npm 11 refuses this lockfile's optional per-platform binaries under ci.
-    npm install --no-audit --no-fund
+    # npm ci: exactly the committed lock (it lists every platform's optional binaries), and the tree stays clean.
+    npm ci --no-audit --no-fund
   fi
 }
