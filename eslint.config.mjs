@@ -17,6 +17,55 @@ export default tseslint.config(
     files: ['test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },
+  // Direction of dependencies: services depend on shared and runtime, never on each other; shared does no I/O;
+  // scripts and benchmarks use a service's package entry, not its internals.
+  ...['ingest', 'indexer', 'query', 'runtime'].map((service) => ({
+    files: [`services/${service}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: ['ingest', 'indexer', 'query']
+            .filter((other) => other !== service)
+            .map((other) => ({
+              group: [`@portrait/${other}`, `@portrait/${other}/*`, `**/${other}/src/**`],
+              message: `services never import each other: move what ${service} needs from ${other} to shared/ or services/runtime/`,
+            })),
+        },
+      ],
+    },
+  })),
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@elastic/elasticsearch', 'ioredis', 'bullmq', 'express'].map((name) => ({
+            name,
+            message: 'shared/ is pure: I/O lives in services/runtime or a service',
+          })),
+          patterns: [{ group: ['@portrait/*', '**/services/**'], message: 'shared/ depends on no service' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['scripts/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/services/*/src/**', '@portrait/*/src/**'],
+              message: "use the service's package entry (@portrait/<name>), not its internals",
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly', __dirname: 'readonly' } },

@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The restricted-import messages the project's ESLint reports for `code` as if it were the file at `file`. */
+function violations(file: string, code: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', file, '--format', 'json'],
+      { cwd: ROOT },
+      (error, stdout) => {
+        // ESLint exits 1 when it reports problems: that is the point here.
+        if (error && error.code !== 1) return reject(error);
+        const [result] = JSON.parse(stdout) as { messages: { ruleId: string | null; message: string }[] }[];
+        resolve(result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message));
+      },
+    );
+    child.stdin!.end(code);
+  });
+}
+
+describe('the direction of dependencies, enforced by lint', () => {
+  jest.setTimeout(60_000);
+
+  it('refuses a service importing another service, by package or by path', async () => {
+    expect(
+      await violations('services/query/src/x.ts', "import { startIndexer } from '@portrait/indexer';\nexport { startIndexer };\n"),
+    ).toEqual([expect.stringContaining('services never import each other')]);
+    expect(await violations('services/runtime/src/x.ts', "import { x } from '../../ingest/src/intake';\nexport { x };\n")).toHaveLength(1);
+    expect(await violations('services/query/src/x.ts', "import { Limits } from '@portrait/shared';\nexport { Limits };\n")).toEqual([]);
+  });
+
+  it('refuses I/O packages and services in shared/', async () => {
+    expect(await violations('shared/src/x.ts', "import { Queue } from 'bullmq';\nexport { Queue };\n")).toEqual([
+      expect.stringContaining('shared/ is pure'),
+    ]);
+    expect(await violations('shared/src/x.ts', "import { Client } from '@elastic/elasticsearch';\nexport { Client };\n")).toHaveLength(1);
+    expect(await violations('shared/src/x.ts', "import { createApp } from '@portrait/runtime';\nexport { createApp };\n")).toHaveLength(1);
+  });
+
+  it("refuses scripts and benchmarks reaching into a service's internals", async () => {
+    expect(await violations('scripts/x.ts', "import { Intake } from '../services/ingest/src/intake';\nexport { Intake };\n")).toEqual([
+      expect.stringContaining('package entry'),
+    ]);
+    expect(await violations('bench/x.ts', "import { startIngest } from '@portrait/ingest';\nexport { startIngest };\n")).toEqual([]);
+  });
+});
