@@ -129,6 +129,59 @@ describe('one poison event', () => {
   });
 });
 
+describe('a profile document Elasticsearch refuses', () => {
+  const prefix = testPrefix('refused');
+  afterAll(() => cleanup(prefix, es, redis));
+
+  it('is narrowed down to the one event that makes it so: the others of that user are applied', async () => {
+    const ingestQueue = createIngestQueue(redis, prefix);
+    const deadLetter = createDeadLetterQueue(redis, prefix);
+    const idx = await indexer(baseEnv(prefix));
+    try {
+      const names = indexNames(prefix);
+      // A profile may hold at most three interest entries here: the event adding a fourth makes the document refused.
+      await es.indices.putSettings({ index: names.profiles, settings: { 'index.mapping.nested_objects.limit': 3 } });
+      const now = Date.now();
+      const view = (minutesAgo: number, category: string, brand?: string): QueuedEvent => ({
+        type: 'page_view',
+        eventId: `e-${randomUUID()}`,
+        userId: 'picky',
+        timestamp: new Date(now - minutesAgo * 60_000).toISOString(),
+        receivedAt: now,
+        category: [category],
+        ...(brand ? { brand } : {}),
+      });
+      const [a, b, c] = [view(3, 'A'), view(2, 'B'), view(1, 'C', 'X')];
+      await ingestQueue.add(JobName.events, { events: [c, b, a, pageView('other', now)] });
+
+      const [entry] = await eventually(
+        async () => {
+          const found = await entries(deadLetter, 'profile-write');
+          return found.length > 0 ? found : undefined;
+        },
+        20_000,
+        'profile-write dead letter',
+      );
+      expect(entry!.reason).toMatch(/nested/);
+      expect((entry!.events as QueuedEvent[]).map((e) => e.eventId)).toEqual([c.eventId]);
+      expect(entry!.done).toEqual({ history: [c.eventId] });
+      const counts = await eventually(
+        async () => {
+          const got = await eventCounts(es, prefix, ['picky', 'other']);
+          return got.get('picky') === 2 && got.get('other') === 1 ? got : undefined;
+        },
+        20_000,
+        'the other events applied',
+      );
+      expect(Object.fromEntries(counts)).toEqual({ picky: 2, other: 1 });
+      expect(await deadLettered(idx.url, 'profile-write')).toBe(1);
+    } finally {
+      await idx.stop();
+      await Promise.all([ingestQueue.close(), deadLetter.close()]);
+    }
+  });
+});
+
 describe('a bulk whose history write partly fails', () => {
   const prefix = testPrefix('partial');
   afterAll(() => cleanup(prefix, es, redis));

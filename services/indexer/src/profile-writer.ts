@@ -98,13 +98,14 @@ export class ProfileWriter {
       await Promise.all(earlier);
       let pending = [...byUser.keys()];
       const isolate = new Set<string>();
+      const split = new Map<string, number>();
       for (let round = 0; pending.length > 0; round++) {
         if (round >= this.conflictRounds) {
           report.retry = `${pending.length} profiles still contended after ${round} rounds`;
           break;
         }
         try {
-          pending = await this.round(pending, byUser, report, isolate);
+          pending = await this.round(pending, byUser, report, isolate, split);
         } catch (error) {
           if (!(error instanceof TransientError) && !isConnectionError(error)) throw error;
           report.retry = (error as Error).message;
@@ -124,6 +125,8 @@ export class ProfileWriter {
     byUser: Map<string, QueuedEvent[]>,
     report: ProfileWriteReport,
     isolate: Set<string>,
+    /** Users whose document Elasticsearch refused: how many of their events (canonical order) to write this round. */
+    split: Map<string, number>,
   ): Promise<string[]> {
     const stored = await this.read(userIds);
     const now = this.now();
@@ -134,9 +137,12 @@ export class ProfileWriter {
     const republish: SegmentChange[] = [];
     const retry: string[] = [];
     const landed: QueuedEvent[] = [];
+    const tried = new Map<string, QueuedEvent[]>();
     for (const userId of userIds) {
       const current = stored.get(userId) ?? {};
-      const events = byUser.get(userId)!;
+      const limit = split.get(userId);
+      const events = limit === undefined ? byUser.get(userId)! : [...byUser.get(userId)!].sort(compareEvents).slice(0, limit);
+      tried.set(userId, events);
       let folded: Folded;
       try {
         folded = isolate.has(userId)
@@ -182,6 +188,7 @@ export class ProfileWriter {
           report.duplicates += folded.duplicates;
           landed.push(...folded.events);
           published.push(...folded.changes);
+          if (split.has(userId) && this.moveOn(userId, tried.get(userId)!, byUser, split)) retry.push(userId);
           break;
         case 'conflict':
           report.conflicts++;
@@ -190,9 +197,18 @@ export class ProfileWriter {
         case 'transient':
           transient ??= bulkItemReason(item);
           break;
-        case 'permanent':
-          report.failed.push({ userId, events: folded.events, reason: bulkItemReason(item), stage: 'profile-write' });
+        case 'permanent': {
+          // The document is refused: find the event that makes it so by halving what is written, round by round.
+          const events = tried.get(userId)!;
+          if (events.length > 1) {
+            split.set(userId, Math.ceil(events.length / 2));
+            retry.push(userId);
+          } else {
+            report.failed.push({ userId, events, reason: bulkItemReason(item), stage: 'profile-write' });
+            if (this.moveOn(userId, events, byUser, split)) retry.push(userId);
+          }
           break;
+        }
       }
     });
     // Before a transient failure is thrown: what was written must be announced (a retry would find it applied).
@@ -201,6 +217,19 @@ export class ProfileWriter {
     report.completed.push(...landed.map((e) => e.eventId));
     if (transient) throw new TransientError(`profile writes rejected for now (${transient})`);
     return retry;
+  }
+
+  /** Drops the events just handled from a split user's pending ones; true when some remain to write. */
+  private moveOn(userId: string, handled: QueuedEvent[], byUser: Map<string, QueuedEvent[]>, split: Map<string, number>): boolean {
+    const done = new Set(handled);
+    const rest = byUser.get(userId)!.filter((e) => !done.has(e));
+    byUser.set(userId, rest);
+    if (rest.length === 0) {
+      split.delete(userId);
+      return false;
+    }
+    split.set(userId, rest.length);
+    return true;
   }
 
   /** Folds, derives and evaluates membership for one user; throws whatever any of those throws. */
