@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import type { Job, JobType, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import { CommonEnv, ConfigError, JobName, QueuedEventSchema, QueuedItemSchema, parseEnv, toIssues } from '@portrait/shared';
+import { CliError, CommonEnv, ConfigError, JobName, QueuedEventSchema, QueuedItemSchema, parseEnv, toIssues } from '@portrait/shared';
 import {
   REPLAY_JOB_OPTIONS,
   createDeadLetterQueue,
@@ -44,16 +44,6 @@ Environment: REDIS_URL (default redis://127.0.0.1:6379), PORTRAIT_PREFIX (defaul
 
 const DlqEnv = CommonEnv.pick({ REDIS_URL: true, PORTRAIT_PREFIX: true });
 type DlqConfig = z.infer<typeof DlqEnv>;
-
-/** A mistake the operator can fix; printed without a stack trace. */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
 
 /** Nobody consumes the dead-letter queue, so entries sit in "waiting"; the other states are read in case one does. */
 const DEAD_LETTER_STATES: JobType[] = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'];

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
+import { CliError } from '@portrait/shared';
 
 const USAGE = `Usage: npm run export -- <segmentId> --fields <a,b,…> --actor <name> [options]
 
@@ -31,16 +32,6 @@ Options:
 Ctrl-C while the job runs cancels it.`;
 
 const FINISHED = ['completed', 'failed', 'cancelled', 'expired', 'deleted'];
-
-/** A mistake the user can fix; printed without a stack trace. */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
 
 interface Options {
   segmentId: string;

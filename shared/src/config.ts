@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Issue } from './errors';
+import { ConfigError } from './errors';
 
 /** Booleans from the environment: only the usual spellings, anything else is an error. */
 export const envBoolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -25,16 +25,6 @@ export const CommonEnv = z.object({
     .regex(/^[A-Z]{3}$/)
     .default('EUR'),
 });
-
-export class ConfigError extends Error {
-  constructor(readonly issues: Issue[]) {
-    super(
-      `invalid configuration:\n${issues.map((i) => `  ${i.path}: ${i.reason}`).join('\n')}\n` +
-        'Fix the environment variables above and start again.',
-    );
-    this.name = 'ConfigError';
-  }
-}
 
 /** Parses `env` with `schema`, throwing one ConfigError that lists every bad variable. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {

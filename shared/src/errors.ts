@@ -1,6 +1,7 @@
 /**
- * Typed errors shared by every service. The HTTP layer maps each class to one status;
- * domain code throws them and never knows about HTTP.
+ * Every error Portrait raises on purpose, in one place. An error that can reach a client carries its
+ * HTTP status and a stable `code` (the `error` field of the JSON answer); the one error middleware
+ * (`errorHandler` in services/runtime) maps them, so domain code throws them and never knows about HTTP.
  */
 
 export interface Issue {
@@ -10,54 +11,142 @@ export interface Issue {
   reason: string;
 }
 
-export class PortraitError extends Error {
+export abstract class PortraitError extends Error {
+  /** The HTTP status it is answered with, when it reaches a client. */
+  abstract readonly status: number;
+  /** Stable, machine-readable: clients branch on it, never on the message. */
+  abstract readonly code: string;
+
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
   }
+
+  /** Fields the answer carries beside `error` and `message`. */
+  details(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Seconds a client should wait before retrying, when retrying can help. */
+  retryAfterSeconds(): number | undefined {
+    return undefined;
+  }
 }
 
 export class ValidationError extends PortraitError {
+  readonly status = 400;
+  readonly code = 'validation_failed';
   constructor(
     message: string,
     readonly issues: Issue[],
   ) {
     super(message);
   }
-}
-
-export class NotFoundError extends PortraitError {}
-
-export class ConflictError extends PortraitError {}
-
-export class QueueFullError extends PortraitError {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
+  override details(): Record<string, unknown> {
+    return { issues: this.issues };
   }
 }
 
-/** A dependency (Elasticsearch, Redis) cannot be reached; the client may retry. */
+export class NotFoundError extends PortraitError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+export class ConflictError extends PortraitError {
+  readonly status = 409;
+  readonly code = 'conflict';
+}
+
+/** It existed but is gone for good (an expired or deleted export file). */
+export class GoneError extends PortraitError {
+  readonly status = 410;
+  readonly code = 'gone';
+}
+
+/** The answer would be larger than a limit allows; the message says what to do instead. */
+export class LimitExceededError extends PortraitError {
+  readonly status = 413;
+  readonly code = 'too_large';
+  constructor(
+    message: string,
+    readonly limit: number,
+    readonly actual: number,
+  ) {
+    super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { limit: this.limit, actual: this.actual };
+  }
+}
+
+export class UnsupportedMediaTypeError extends PortraitError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
+export class QueueFullError extends PortraitError {
+  readonly status = 429;
+  readonly code = 'queue_full';
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { retryAfterSeconds: this.retryAfter };
+  }
+  override retryAfterSeconds(): number {
+    return this.retryAfter;
+  }
+}
+
+/** A dependency (Elasticsearch, Redis) cannot be reached or sheds load; the client may retry. */
 export class UnavailableError extends PortraitError {
+  readonly status = 503;
+  readonly code = 'unavailable';
   constructor(
     message: string,
     readonly dependency: string,
   ) {
     super(message);
   }
+  override details(): Record<string, unknown> {
+    return { dependency: this.dependency };
+  }
+  override retryAfterSeconds(): number {
+    return 5;
+  }
 }
 
-/** It existed but is gone for good (an expired or deleted export file). */
-export class GoneError extends PortraitError {}
+/** Worth trying again later (the cluster is overloaded or unreachable); the indexer retries the batch. */
+export class TransientError extends PortraitError {
+  readonly status = 503;
+  readonly code = 'unavailable';
+  override retryAfterSeconds(): number {
+    return 5;
+  }
+}
 
-/** The answer would be larger than a limit allows; the message says what to do instead. */
-export class LimitExceededError extends PortraitError {
+/** Bad configuration: lists every bad variable; the process exits without a stack trace. */
+export class ConfigError extends PortraitError {
+  readonly status = 500;
+  readonly code = 'invalid_configuration';
+  constructor(readonly issues: Issue[]) {
+    super(
+      `invalid configuration:\n${issues.map((i) => `  ${i.path}: ${i.reason}`).join('\n')}\n` +
+        'Fix the environment variables above and start again.',
+    );
+  }
+}
+
+/** A command-line mistake the operator can fix; printed without a stack trace, exiting with `exitCode`. */
+export class CliError extends PortraitError {
+  readonly status = 400;
+  readonly code = 'usage';
   constructor(
     message: string,
-    readonly limit: number,
-    readonly actual: number,
+    readonly exitCode = 1,
   ) {
     super(message);
   }

@@ -1,12 +1,33 @@
 import type { z } from 'zod';
-import type { Issue } from './errors';
+import { ValidationError, type Issue } from './errors';
 
-/** Turns zod issues into `{ path, reason }` pairs with dotted paths, prefixed by `base`. */
+/**
+ * Turns zod issues into `{ path, reason }` pairs with dotted paths, prefixed by `base`. An unknown key is
+ * reported at the key itself (`events.3.ratingg`), one issue per key, so no schema has to do it by hand.
+ */
 export function toIssues(error: z.ZodError, base: readonly (string | number)[] = []): Issue[] {
-  return error.issues.map((issue) => ({
-    path: formatPath([...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))]),
-    reason: issue.message,
-  }));
+  const issues: Issue[] = [];
+  for (const issue of error.issues) {
+    const at = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) issues.push({ path: formatPath([...at, key]), reason: issue.message });
+    } else {
+      issues.push({ path: formatPath(at), reason: issue.message });
+    }
+  }
+  return issues;
+}
+
+/** The one way input is validated: `schema`'s output, or a ValidationError ("invalid <what>") naming each problem under `base`. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+  base: readonly (string | number)[] = [],
+): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(`invalid ${what}`, toIssues(parsed.error, base));
+  return parsed.data;
 }
 
 export function formatPath(path: readonly (string | number)[]): string {

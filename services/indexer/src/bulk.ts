@@ -25,8 +25,7 @@ export function resultOf(entry: Partial<Record<estypes.BulkOperationType, estype
   return item;
 }
 
-/** Thrown for failures worth retrying the whole batch for (cluster overloaded or unreachable). */
-export class TransientError extends Error {}
+export { TransientError } from '@portrait/shared';
 
 export interface ConditionalWriteResult {
   written: number;

@@ -7,7 +7,7 @@ import {
   ValidationError,
   checkEvent,
   checkItem,
-  toIssues,
+  parseOrThrow,
   type IncomingEvent,
   type Issue,
   type QueuedItem,
@@ -37,17 +37,7 @@ const ItemBatchBody = z.strictObject({
   items: z.array(z.unknown()).min(1, 'send at least one item').max(Limits.maxBatchItems, `at most ${Limits.maxBatchItems} items per batch`),
 });
 
-function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(`invalid ${what}`, toIssues(parsed.error));
-  return parsed.data;
-}
-
-function pathId(req: Request, what: string): string {
-  const parsed = IdSchema.safeParse(req.params.id);
-  if (!parsed.success) throw new ValidationError(`invalid ${what} id`, toIssues(parsed.error, ['params', 'id']));
-  return parsed.data;
-}
+const pathId = (req: Request, what: string): string => parseOrThrow(IdSchema, req.params.id, `${what} id`, ['params', 'id']);
 
 export function ingestRoutes(options: RouteOptions): Router {
   const { intake } = options;

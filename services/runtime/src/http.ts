@@ -4,16 +4,7 @@ import type { Server, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { Histogram, type Registry } from 'prom-client';
-import {
-  ConflictError,
-  GoneError,
-  LimitExceededError,
-  NotFoundError,
-  QueueFullError,
-  UnavailableError,
-  ValidationError,
-  type Issue,
-} from '@portrait/shared';
+import { PortraitError, UnsupportedMediaTypeError, type Issue } from '@portrait/shared';
 import type { Logger } from './logger';
 
 export type ReadinessCheck = () => Promise<boolean>;
@@ -105,8 +96,6 @@ export function jsonBody(limit: string): RequestHandler[] {
   return [requireJson, express.json({ limit, strict: false })];
 }
 
-export class UnsupportedMediaTypeError extends Error {}
-
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
@@ -120,24 +109,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (!res.headersSent) res.status(status).json(body);
       else res.end();
     };
-    if (error instanceof ValidationError) {
-      send(400, { error: 'validation_failed', message: error.message, issues: error.issues });
-    } else if (error instanceof NotFoundError) {
-      send(404, { error: 'not_found', message: error.message });
-    } else if (error instanceof ConflictError) {
-      send(409, { error: 'conflict', message: error.message });
-    } else if (error instanceof GoneError) {
-      send(410, { error: 'gone', message: error.message });
-    } else if (error instanceof LimitExceededError) {
-      send(413, { error: 'too_large', message: error.message, limit: error.limit, actual: error.actual });
-    } else if (error instanceof QueueFullError) {
-      res.setHeader('retry-after', String(error.retryAfterSeconds));
-      send(429, { error: 'queue_full', message: error.message, retryAfterSeconds: error.retryAfterSeconds });
-    } else if (error instanceof UnavailableError) {
-      res.setHeader('retry-after', '5');
-      send(503, { error: 'unavailable', dependency: error.dependency, message: error.message });
-    } else if (error instanceof UnsupportedMediaTypeError) {
-      send(415, { error: 'unsupported_media_type', message: error.message });
+    // A 500-class PortraitError (bad configuration) is a bug if it reaches a request: logged below like any other.
+    if (error instanceof PortraitError && error.status !== 500) {
+      const retryAfter = error.retryAfterSeconds();
+      if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
+      send(error.status, { error: error.code, message: error.message, ...error.details() });
     } else if (isBodyParserError(error)) {
       if (error.type === 'entity.too.large') {
         send(413, { error: 'payload_too_large', message: `request body exceeds ${error.limit} bytes; split it into smaller batches` });

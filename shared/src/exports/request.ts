@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Issue } from '../errors';
-import { formatPath } from '../validation';
+import { toIssues } from '../validation';
 import { CALLING_CODE } from './normalize';
 import { EXPORT_FIELD_NAMES, type ExportField } from './fields';
 
@@ -69,17 +69,7 @@ export function parseExportRequest(
   base: readonly (string | number)[] = [],
 ): { ok: true; value: ExportRequest } | { ok: false; issues: Issue[] } {
   const parsed = ExportRequestSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  const issues: Issue[] = [];
-  for (const issue of parsed.error.issues) {
-    const at = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: formatPath([...at, key]), reason: issue.message });
-    } else {
-      issues.push({ path: formatPath(at), reason: issue.message });
-    }
-  }
-  return { ok: false, issues };
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, issues: toIssues(parsed.error, base) };
 }
 
 /** The Elasticsearch filter a consent requirement adds to the segment query (plain JSON, as `compileSegment`). */

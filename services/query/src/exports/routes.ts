@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { IdSchema, ValidationError, parseExportRequest, toIssues, type ExportRequest, type Issue } from '@portrait/shared';
+import { IdSchema, ValidationError, parseExportRequest, parseOrThrow, toIssues, type ExportRequest, type Issue } from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
 import type { SegmentStore } from '../segments';
 import type { ExportJobs, ExportView } from './jobs';
@@ -49,11 +49,7 @@ function exportInput(req: Request): { actor: string; request: ExportRequest } {
   return { actor: who.actor, request: body.value };
 }
 
-function param(req: Request, name: string): string {
-  const parsed = IdSchema.safeParse(req.params[name]);
-  if (!parsed.success) throw new ValidationError(`invalid ${name}`, toIssues(parsed.error, ['params', name]));
-  return parsed.data;
-}
+const param = (req: Request, name: string): string => parseOrThrow(IdSchema, req.params[name], name, ['params', name]);
 
 const requestId = (req: Request): string | undefined => (req.id === undefined ? undefined : String(req.id));
 
@@ -108,9 +104,7 @@ export function exportRoutes(deps: ExportRoutesDeps): Router {
   });
 
   router.get('/v1/exports', async (req, res) => {
-    const query = ListQuery.safeParse(req.query);
-    if (!query.success) throw new ValidationError('invalid query', toIssues(query.error, ['query']));
-    res.json({ exports: (await deps.jobs.list(query.data)).map(shape) });
+    res.json({ exports: (await deps.jobs.list(parseOrThrow(ListQuery, req.query, 'query', ['query']))).map(shape) });
   });
 
   router.get('/v1/exports/:exportId', async (req, res) => {

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { IdSchema, ValidationError, toIssues } from '@portrait/shared';
+import { IdSchema, parseOrThrow } from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
 import { BREAKDOWNS, definitionOrThrow, type Breakdown, type SegmentAnalytics } from './analytics';
 import type { MembershipJobs } from './membership';
@@ -30,17 +30,10 @@ const BreakdownQuery = z.strictObject({
   size: z.coerce.number().int().min(1).max(100).default(10),
 });
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(`invalid ${where}`, toIssues(parsed.error, where === 'query' ? ['query'] : []));
-  return parsed.data;
-}
+const parse = <S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> =>
+  parseOrThrow(schema, value, where, where === 'query' ? ['query'] : []);
 
-function id(req: Request, name = 'id'): string {
-  const parsed = IdSchema.safeParse(req.params[name]);
-  if (!parsed.success) throw new ValidationError(`invalid ${name}`, toIssues(parsed.error, ['params', name]));
-  return parsed.data;
-}
+const id = (req: Request, name = 'id'): string => parseOrThrow(IdSchema, req.params[name], name, ['params', name]);
 
 export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, membership: MembershipJobs): Router {
   const router = Router();
@@ -71,9 +64,8 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, 
   });
 
   router.get('/v1/segments/:id/versions/:version', async (req, res) => {
-    const version = z.coerce.number().int().min(1).safeParse(req.params.version);
-    if (!version.success) throw new ValidationError('invalid version', toIssues(version.error, ['params', 'version']));
-    res.json(await store.version(id(req), version.data));
+    const version = parseOrThrow(z.coerce.number().int().min(1), req.params.version, 'version', ['params', 'version']);
+    res.json(await store.version(id(req), version));
   });
 
   router.put('/v1/segments/:id', ...body, async (req, res) => {
