@@ -12,3 +12,4 @@ export * from './search';
 export * from './segments';
 export * from './exports';
 export * from './own';
+export * from './queues';

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
-import { z } from 'zod';
 import {
-  IdSchema,
+  EventsJobSchema,
+  ItemsJobSchema,
   JobName,
-  QueuedEventSchema,
-  QueuedItemSchema,
   enrichEvent,
   itemsToEnrich,
   toIssues,
+  type DeadLetter,
+  type DeadLetterStage,
+  type IngestJobData,
   type QueuedEvent,
-  type QueuedItem,
+  type StagesDone,
 } from '@portrait/shared';
-import { isConnectionError, type DeadLetter, type IngestJobData, type Logger, type StagesDone } from '@portrait/runtime';
+import { isConnectionError, type Logger } from '@portrait/runtime';
 import { TransientError } from './bulk';
 import type { Catalogue } from './catalogue';
 import type { Coalescer } from './coalescer';
@@ -20,10 +21,6 @@ import type { EventStore, HistoryWriteReport } from './event-store';
 import { writeItems } from './item-writer';
 import type { IndexerMetrics } from './metrics';
 import type { ProfileWriter, ProfileWriteReport } from './profile-writer';
-
-const StagesDoneSchema = z.object({ history: z.array(IdSchema).optional(), profile: z.array(IdSchema).optional() });
-const EventsPayload = z.object({ events: z.array(QueuedEventSchema), done: StagesDoneSchema.optional() });
-const ItemsPayload = z.object({ items: z.array(QueuedItemSchema) });
 
 export interface BatchDeps {
   coalescer: Coalescer<EventGroup, GroupResult>;
@@ -59,7 +56,7 @@ export async function processBatch(job: Job<IngestJobData>, deps: BatchDeps): Pr
     await deadLetter(deps, job.id, 'validation', `unknown job name ${job.name}`, { events: eventsOf(job.data) });
     return { events: 0, items: 0, deadLettered: 1 };
   }
-  const parsed = EventsPayload.safeParse(job.data);
+  const parsed = EventsJobSchema.safeParse(job.data);
   if (!parsed.success) {
     const issues = toIssues(parsed.error).slice(0, 5);
     const reason = `job ${job.id} payload is invalid: ${issues.map((i) => `${i.path} ${i.reason}`).join('; ')}`;
@@ -96,7 +93,7 @@ export async function processBatch(job: Job<IngestJobData>, deps: BatchDeps): Pr
 }
 
 async function processItems(job: Job<IngestJobData>, deps: BatchDeps): Promise<BatchOutcome> {
-  const parsed = ItemsPayload.safeParse(job.data);
+  const parsed = ItemsJobSchema.safeParse(job.data);
   if (!parsed.success) {
     const issues = toIssues(parsed.error).slice(0, 5);
     const reason = `job ${job.id} payload is invalid: ${issues.map((i) => `${i.path} ${i.reason}`).join('; ')}`;
@@ -104,7 +101,7 @@ async function processItems(job: Job<IngestJobData>, deps: BatchDeps): Promise<B
     await deadLetter(deps, job.id, 'validation', reason, { items });
     return { events: 0, items: 0, deadLettered: items.length };
   }
-  const items: QueuedItem[] = parsed.data.items;
+  const { items } = parsed.data;
   try {
     const failed = await writeItems(deps.es, deps.itemsAlias, items);
     deps.catalogue.forget(items.map((i) => i.itemId));
@@ -200,7 +197,7 @@ export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDep
   };
 
   // Each dead-letter entry redoes only its own stage when replayed: the other stage is the job's (or another entry's).
-  const parked: { stage: string; events: QueuedEvent[]; reason: string; redo: keyof DoneSets }[] = [];
+  const parked: { stage: DeadLetterStage; events: QueuedEvent[]; reason: string; redo: keyof DoneSets }[] = [];
   let historyRetry: string | undefined;
   if (historyOutcome.status === 'fulfilled') {
     const report = historyOutcome.value;
@@ -227,7 +224,7 @@ export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDep
   const original = new Map(events.map((e) => [e.eventId, e]));
   const entries = new Map<
     string,
-    { jobId: string | undefined; stage: string; redo: keyof DoneSets; reason: string; events: QueuedEvent[] }
+    { jobId: string | undefined; stage: DeadLetterStage; redo: keyof DoneSets; reason: string; events: QueuedEvent[] }
   >();
   for (const p of parked) {
     for (const event of p.events) {
@@ -274,7 +271,7 @@ export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDep
 async function deadLetter(
   deps: Pick<BatchDeps, 'logger' | 'deadLetter'>,
   sourceJobId: string | undefined,
-  stage: string,
+  stage: DeadLetterStage,
   reason: string,
   payload: Pick<DeadLetter, 'events' | 'items' | 'done'>,
 ): Promise<void> {

@@ -1,5 +1,12 @@
 import { Worker } from 'bullmq';
-import { DEFAULT_PROFILE_OPTIONS, MaintenanceJob, indexNames, queueNames, type ProfileOptions } from '@portrait/shared';
+import {
+  DEFAULT_PROFILE_OPTIONS,
+  MaintenanceJob,
+  SegmentBackfillJobSchema,
+  indexNames,
+  queueNames,
+  type ProfileOptions,
+} from '@portrait/shared';
 import {
   bootstrapIndices,
   bullPrefix,
@@ -172,7 +179,7 @@ export async function startIndexer(
             return report;
           }
           if (job.name === MaintenanceJob.segmentBackfill) {
-            const { segmentId } = job.data as { segmentId: string };
+            const { segmentId } = SegmentBackfillJobSchema.parse(job.data);
             const report = await reconcileSegment(es, names.profiles, segments, segmentId, reconcileOptions, logger, (r) =>
               job.updateProgress({ ...r }),
             );

@@ -1,41 +1,8 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { queueNames, type QueuedEvent, type QueuedItem, type SegmentChange } from '@portrait/shared';
+import { queueNames, type DeadLetter, type ExportJobData, type IngestJobData, type SegmentChange } from '@portrait/shared';
 
-/**
- * Event ids whose stage is already taken care of: applied, or handed to the dead-letter queue. A job
- * retried after a partial failure, or replayed from the dead-letter queue, redoes only what is missing,
- * so nothing is counted twice however long it waited (the profile's own memory of applied ids is bounded).
- */
-export interface StagesDone {
-  /** The event history write. */
-  history?: string[];
-  /** The profile fold. */
-  profile?: string[];
-}
-
-export interface EventsJob {
-  events: QueuedEvent[];
-  done?: StagesDone;
-}
-
-export interface ItemsJob {
-  items: QueuedItem[];
-}
-
-export type IngestJobData = EventsJob | ItemsJob;
-
-/** What a dead-lettered entry holds: the payload that could not be applied, and why. */
-export interface DeadLetter {
-  reason: string;
-  /** Where it failed: "validation", "fold", "profile-write", "event-write", "item-write" or "attempts-exhausted". */
-  stage: string;
-  sourceJobId?: string;
-  failedAt: string;
-  events?: unknown[];
-  items?: unknown[];
-  /** For events: the stages already done for them, so that a replay redoes only the stage that failed. */
-  done?: StagesDone;
-}
+// The payload contracts live in shared (zod schemas); re-exported for the services that only need their types.
+export type { DeadLetter, EventsJob, IngestJobData, ItemsJob, StagesDone } from '@portrait/shared';
 
 /** BullMQ key prefix: `<prefix>` so that several Portraits (and test runs) share one Redis safely. */
 export function bullPrefix(prefix: string): string {
@@ -105,4 +72,24 @@ export function createSegmentChangesQueue(connection: ConnectionOptions, prefix:
 export async function publishSegmentChanges(queue: Queue<SegmentChange>, changes: readonly SegmentChange[]): Promise<void> {
   if (changes.length === 0) return;
   await queue.addBulk(changes.map((c) => ({ name: c.change, data: c, opts: { jobId: encodeURIComponent(c.changeId) } })));
+}
+
+/** Export jobs carry `{ exportId }`; the expiry sweep carries nothing. */
+export type ExportQueueData = ExportJobData | Record<string, never>;
+export type ExportsQueue = Queue<ExportQueueData>;
+
+export const EXPORT_JOB_OPTIONS: JobsOptions = {
+  // A retry starts over from a new snapshot; an outage longer than the backoff fails the export.
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: { age: 7 * 86_400, count: 1000 },
+  removeOnFail: { age: 30 * 86_400 },
+};
+
+export function createExportsQueue(connection: ConnectionOptions, prefix: string): ExportsQueue {
+  return new Queue<ExportQueueData>(queueNames().exports, {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: EXPORT_JOB_OPTIONS,
+  });
 }

@@ -1,12 +1,12 @@
 import type { WriteStream } from 'node:fs';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ExportJob, NotFoundError, ValidationError, queueNames } from '@portrait/shared';
+import { ExportJob, ExportJobSchema, NotFoundError, ValidationError, queueNames } from '@portrait/shared';
 import { bullPrefix, closeRedis, createRedis, type Client, type Logger, type Redis } from '@portrait/runtime';
 import type { ExportAudit } from './audit';
 import type { ExportFiles } from './files';
 import type { ExportMetrics } from './metrics';
 import { encoderOf, memberQuery, planOfRecord, fetchOf } from './plan';
-import { ExportJobData, cancelKey, createExportsQueue, type ExportProgress, type ExportQueueData, type ExportsQueue } from './queue';
+import { cancelKey, createExportsQueue, type ExportProgress, type ExportQueueData, type ExportsQueue } from './queue';
 import { FINAL_STATUSES } from './record';
 import { Snapshot } from './snapshot';
 import { writeRows } from './write-rows';
@@ -45,7 +45,7 @@ export async function runExportJob(
   token: string | undefined,
   stopping: () => boolean,
 ): Promise<ExportJobResult> {
-  const data = ExportJobData.safeParse(job.data);
+  const data = ExportJobSchema.safeParse(job.data);
   if (!data.success) throw new UnrecoverableError(`export job ${job.id} has no valid exportId: ${JSON.stringify(job.data)}`);
   const { exportId } = data.data;
   const { audit, files, logger } = deps;
