@@ -163,8 +163,16 @@ function reasonOf(error: unknown): string {
 export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDeps, 'coalescer'>): Promise<GroupResult[]> {
   const started = process.hrtime.bigint();
   const events = groups.flatMap((g) => g.events);
-  const jobOf = new Map<string, string | undefined>();
-  for (const g of groups) for (const e of g.events) jobOf.set(e.eventId, g.jobId);
+  // An id can be in two jobs of one flush (a re-send racing its original): what is done is done for both.
+  const groupsOf = new Map<string, number[]>();
+  groups.forEach((g, i) =>
+    g.events.forEach((e) => {
+      const list = groupsOf.get(e.eventId);
+      if (list) list.push(i);
+      else groupsOf.set(e.eventId, [i]);
+    }),
+  );
+  const firstGroup = (eventId: string): number => groupsOf.get(eventId)![0]!;
   const results: GroupResult[] = groups.map((g) => ({
     done: { history: new Set(g.done.history), profile: new Set(g.done.profile) },
     deadLettered: 0,
@@ -189,9 +197,6 @@ export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDep
     toFold.length > 0 ? deps.writer.apply(toFold) : Promise.resolve<ProfileWriteReport | undefined>(undefined),
   ]);
 
-  // An id can be in two jobs of one flush (a re-send racing its original): what is done is done for both.
-  const groupsOf = new Map<string, number[]>();
-  groups.forEach((g, i) => g.events.forEach((e) => groupsOf.set(e.eventId, [...(groupsOf.get(e.eventId) ?? []), i])));
   const mark = (stage: keyof DoneSets, ids: Iterable<string>): void => {
     for (const id of ids) for (const i of groupsOf.get(id) ?? []) results[i]!.done[stage].add(id);
   };
@@ -228,7 +233,7 @@ export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDep
   >();
   for (const p of parked) {
     for (const event of p.events) {
-      const jobId = jobOf.get(event.eventId);
+      const jobId = groups[firstGroup(event.eventId)]!.jobId;
       const key = `${jobId}|${p.stage}`;
       const entry = entries.get(key) ?? { jobId, stage: p.stage, redo: p.redo, reason: p.reason, events: [] };
       entry.events.push(original.get(event.eventId) ?? event);
@@ -243,7 +248,7 @@ export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDep
       await deadLetter(deps, entry.jobId, entry.stage, entry.reason, { events: entry.events, done: { [other]: ids } });
       deps.metrics.deadLettered.inc({ stage: entry.stage }, ids.length);
       mark(entry.redo, ids);
-      results[groupsOf.get(ids[0]!)![0]!]!.deadLettered += ids.length;
+      results[firstGroup(ids[0]!)]!.deadLettered += ids.length;
     } catch (error) {
       parkRetry ??= `dead-lettering failed (${(error as Error).message})`;
     }
