@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normalizePhone } from './exports/normalize';
+import { CONSENT_CHANNELS, type ConsentChannel } from './consent-channels';
 import { Limits } from './limits';
 
 /** Client-chosen identifiers: printable, no whitespace, bounded. */
@@ -106,6 +107,8 @@ export const ReviewEvent = z.strictObject({
   text: z.string().max(Limits.maxReviewText).optional(),
 });
 
+type ConsentShape = Record<ConsentChannel, z.ZodOptional<z.ZodBoolean>>;
+
 export const Gender = z.enum(['female', 'male', 'other', 'unknown']);
 
 /** Attribute changes; every field optional, `null` clears a value. */
@@ -128,15 +131,7 @@ export const UserAttributes = z
         return phone ?? z.NEVER;
       })
       .nullable(),
-    consents: z
-      .strictObject({
-        email: z.boolean(),
-        sms: z.boolean(),
-        push: z.boolean(),
-        ads: z.boolean(),
-        personalization: z.boolean(),
-      })
-      .partial(),
+    consents: z.strictObject(Object.fromEntries(CONSENT_CHANNELS.map((c) => [c, z.boolean().optional()])) as ConsentShape),
   })
   .partial()
   .refine((a) => Object.keys(a).length > 0, 'at least one attribute is required');

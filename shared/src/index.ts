@@ -6,6 +6,8 @@ export * from './events';
 export * from './items';
 export * from './config';
 export * from './profile';
+export * from './profile-fields';
+export * from './consent-channels';
 export * from './intake';
 export * from './event-doc';
 export * from './search';

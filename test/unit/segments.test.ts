@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import {
   DEFAULT_PROFILE_OPTIONS as OPTS,
-  INTEREST_PATHS,
-  SEGMENT_FIELDS,
   SEGMENT_LIMITS,
   SegmentDefinitionSchema,
   closeFields,
@@ -385,30 +381,5 @@ describe('segmentPredicate', () => {
         doc,
       ),
     ).toBe(true);
-  });
-});
-
-describe('segment field catalogue', () => {
-  const mapping = JSON.parse(readFileSync(path.resolve(__dirname, '../../infra/elasticsearch/indices/profiles.json'), 'utf8')).mappings;
-  const mappedType = (field: string): string | undefined => {
-    let node = mapping;
-    for (const part of field.split('.')) node = node?.properties?.[part];
-    return node?.type;
-  };
-
-  it('names only mapped fields, each with the type its kind compares as', () => {
-    const expectedType = { keyword: 'keyword', date: 'date', boolean: 'boolean' } as Record<string, string>;
-    for (const [field, spec] of Object.entries(SEGMENT_FIELDS)) {
-      const want = spec.kind === 'number' ? (spec.integer ? 'integer' : 'double') : expectedType[spec.kind];
-      expect({ field, type: mappedType(field) }).toEqual({ field, type: want });
-    }
-  });
-
-  it('maps interest lists as nested name/score entries with double scores', () => {
-    for (const p of Object.values(INTEREST_PATHS)) {
-      expect(mappedType(p)).toBe('nested');
-      expect(mappedType(`${p}.name`)).toBe('keyword');
-      expect(mappedType(`${p}.score`)).toBe('double');
-    }
   });
 });

@@ -1,4 +1,5 @@
 import {
+  HIDDEN_SOURCE_PATHS,
   NotFoundError,
   ValidationError,
   buildProfileSearch,
@@ -32,7 +33,7 @@ export class Profiles {
         const res = await this.es.get<PublicProfile>({
           index: this.alias,
           id: userId,
-          _source_excludes: ['state', 'contact', 'segmentOutbox'],
+          _source_excludes: [...HIDDEN_SOURCE_PATHS],
         });
         if (!res._source) throw new NotFoundError(`no profile for user ${userId}`);
         return res._source;

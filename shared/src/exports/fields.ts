@@ -1,3 +1,4 @@
+import { EXPORTABLE_FIELDS, PROFILE_FIELDS, profileField, type ExportableField } from '../profile-fields';
 import { hashEmail, hashPhone, hashPhoneDigits, normalizeEmail, normalizePhone } from './normalize';
 
 /** One cell: missing values are undefined (an empty CSV cell, `null` in NDJSON). */
@@ -59,35 +60,13 @@ const contact = (
   ...(hashedAs ? { hashedAs } : {}),
 });
 
+const READERS = { value: single, list: plain, date } as const;
+
 /**
- * The allow-list of exportable profile fields: the one place to add one. Internal state, nested
- * interest scores and raw behaviour windows are not exportable; contact data only normalized (or hashed).
+ * Contact columns, read from personal fields and only ever normalized or hashed. Every other column is a
+ * profile field the catalogue marks `export` (shared/src/profile-fields.ts), of the same name.
  */
-export const EXPORT_FIELDS = {
-  userId: single('userId'),
-  'attributes.gender': single('attributes.gender'),
-  'attributes.age': single('attributes.age'),
-  'attributes.ageBand': single('attributes.ageBand'),
-  'attributes.region': single('attributes.region'),
-  'attributes.city': single('attributes.city'),
-  'attributes.occupation': single('attributes.occupation'),
-  'attributes.signupDate': date('attributes.signupDate'),
-  'attributes.consents.email': single('attributes.consents.email'),
-  'attributes.consents.sms': single('attributes.consents.sms'),
-  'attributes.consents.push': single('attributes.consents.push'),
-  'attributes.consents.ads': single('attributes.consents.ads'),
-  'attributes.consents.personalization': single('attributes.consents.personalization'),
-  'behavior.firstSeen': date('behavior.firstSeen'),
-  'behavior.lastSeen': date('behavior.lastSeen'),
-  'purchases.orders': single('purchases.orders'),
-  'purchases.totalSpend': single('purchases.totalSpend'),
-  'purchases.avgOrderValue': single('purchases.avgOrderValue'),
-  'purchases.currency': single('purchases.currency'),
-  'purchases.firstPurchaseAt': date('purchases.firstPurchaseAt'),
-  'purchases.lastPurchaseAt': date('purchases.lastPurchaseAt'),
-  'lifecycle.stage': single('lifecycle.stage'),
-  'interests.topCategories': plain('interests.topCategories'),
-  'interests.topBrands': plain('interests.topBrands'),
+const CONTACT_COLUMNS = {
   /** Trimmed, lower-cased e-mail. */
   email: contact('contact.email', (raw) => normalizeEmail(raw), 'emailSha256'),
   /** E.164 phone. */
@@ -99,6 +78,18 @@ export const EXPORT_FIELDS = {
   /** SHA-256 hex of the E.164 digits without `+` (Meta Custom Audiences). */
   phoneDigitsSha256: contact('contact.phone', (raw, c) => hashPhoneDigits(raw, c.defaultCallingCode)),
 } as const satisfies Record<string, ExportFieldSpec>;
+
+/**
+ * The allow-list of export columns. Internal state, nested interest scores and raw behaviour windows are
+ * not exportable; contact data only normalized (or hashed).
+ */
+export const EXPORT_FIELDS: Readonly<Record<ExportableField | keyof typeof CONTACT_COLUMNS, ExportFieldSpec>> = {
+  ...(Object.fromEntries(EXPORTABLE_FIELDS.map((path) => [path, READERS[PROFILE_FIELDS[path].export](path)])) as Record<
+    ExportableField,
+    ExportFieldSpec
+  >),
+  ...CONTACT_COLUMNS,
+};
 
 export type ExportField = keyof typeof EXPORT_FIELDS;
 export const EXPORT_FIELD_NAMES = Object.keys(EXPORT_FIELDS) as [ExportField, ...ExportField[]];
@@ -141,5 +132,5 @@ export function exportRowFromDocValues(fields: Readonly<Record<string, unknown>>
 
 /** Whether any column carries contact data, raw or hashed (worth noting in the audit trail). */
 export function exportsContactData(fields: readonly ExportField[]): boolean {
-  return fields.some((f) => EXPORT_FIELDS[f].source.startsWith('contact.'));
+  return fields.some((f) => profileField(EXPORT_FIELDS[f].source)?.personal === true);
 }

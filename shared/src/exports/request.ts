@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CONSENT_CHANNELS, type ConsentChannel } from '../consent-channels';
+import { consentField } from '../profile-fields';
 import type { Issue } from '../errors';
 import { toIssues } from '../validation';
 import { CALLING_CODE } from './normalize';
@@ -7,8 +9,9 @@ import { EXPORT_FIELD_NAMES, type ExportField } from './fields';
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export const EXPORT_CONSENTS = ['email', 'sms', 'push', 'ads', 'personalization'] as const;
-export type ExportConsent = (typeof EXPORT_CONSENTS)[number];
+/** Consent channels an export can require: all of them. */
+export const EXPORT_CONSENTS = CONSENT_CHANNELS;
+export type ExportConsent = ConsentChannel;
 
 export const EXPORT_LIMITS = { maxFields: EXPORT_FIELD_NAMES.length } as const;
 
@@ -74,7 +77,7 @@ export function parseExportRequest(
 
 /** The Elasticsearch filter a consent requirement adds to the segment query (plain JSON, as `compileSegment`). */
 export function consentFilter(consent: readonly ExportConsent[]): Record<string, unknown>[] {
-  return consent.map((c) => ({ term: { [`attributes.consents.${c}`]: true } }));
+  return consent.map((c) => ({ term: { [consentField(c)]: true } }));
 }
 
 /** The segment query narrowed by the consent requirement. */

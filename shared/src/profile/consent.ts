@@ -1,8 +1,5 @@
+import type { ConsentChannel } from '../consent-channels';
 import type { ConsentMark, ConsentRegister, ProfileState } from './types';
-
-/** The channels a shopper can consent to, in the order exports and profiles list them. */
-export const CONSENT_CHANNELS = ['email', 'sms', 'push', 'ads', 'personalization'] as const;
-export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
 
 /** Grants kept per channel; more than one survives only when grants arrive out of order. */
 const MAX_GRANTS = 8;

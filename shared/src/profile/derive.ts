@@ -1,4 +1,5 @@
 import { hashEmail } from '../exports/normalize';
+import { CONSENT_CHANNELS } from '../consent-channels';
 import { Limits } from '../limits';
 import { BEHAVIOUR_TYPES, type BehaviourType } from '../events';
 import { own } from '../own';
@@ -88,13 +89,7 @@ export function deriveProfile(
   };
   const birthYear = attr('birthYear');
   const age = typeof birthYear === 'number' ? new Date(nowMs).getUTCFullYear() - birthYear : undefined;
-  const consents: Consents = {
-    email: consentOf(state, 'email').granted,
-    sms: consentOf(state, 'sms').granted,
-    push: consentOf(state, 'push').granted,
-    ads: consentOf(state, 'ads').granted,
-    personalization: consentOf(state, 'personalization').granted,
-  };
+  const consents = Object.fromEntries(CONSENT_CHANNELS.map((c) => [c, consentOf(state, c).granted])) as Consents;
 
   const categories = ranked(state.categories, nowMs, options);
   const brands = ranked(state.brands, nowMs, options);

@@ -1,6 +1,7 @@
 import type { BehaviourType, QueuedEvent, UserAttributesInput } from '../events';
 import { own, setOwn } from '../own';
-import { CONSENT_CHANNELS, recordConsent, upgradeConsent } from './consent';
+import { CONSENT_CHANNELS } from '../consent-channels';
+import { recordConsent, upgradeConsent } from './consent';
 import { addDecayed, decayedValue } from './decay';
 import { priceBandOf, RETAINED_DAYS, type ProfileOptions } from './options';
 import { DAY_MS, dayKey, parseTimestamp, startOfDay } from './time';

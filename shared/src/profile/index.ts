@@ -4,4 +4,4 @@ export * from './time';
 export * from './decay';
 export { foldEvents, emptyState, compareEvents, type FoldResult } from './fold';
 export { deriveProfile, lifecycleStage, ageBandOf } from './derive';
-export { CONSENT_CHANNELS, consentOf, recordConsent, type ConsentChannel, type ConsentView } from './consent';
+export { consentOf, recordConsent, type ConsentView } from './consent';

@@ -1,4 +1,6 @@
+import type { ConsentChannel, Consents } from '../consent-channels';
 import type { BehaviourType } from '../events';
+import type { LifecycleStage } from '../profile-fields';
 import type { Decayed } from './decay';
 
 export type DayCounts = Partial<Record<BehaviourType, number>> & {
@@ -37,7 +39,7 @@ export interface ProfileState {
   /** Attribute registers by attribute name (fixed names, never user input). */
   attributes: Record<string, Register>;
   /** Consent registers by channel; profiles folded before they existed keep `consents.<channel>` in `attributes`. */
-  consents?: Partial<Record<'email' | 'sms' | 'push' | 'ads' | 'personalization', ConsentRegister>>;
+  consents?: Partial<Record<ConsentChannel, ConsentRegister>>;
   /** Newest first: [event time, query, event id]. */
   searches: [number, string, string][];
   orders: {
@@ -68,15 +70,7 @@ export interface Interest {
   score: number;
 }
 
-export type LifecycleStage = 'registered' | 'new' | 'active' | 'at_risk' | 'dormant';
-
-export interface Consents {
-  email: boolean;
-  sms: boolean;
-  push: boolean;
-  ads: boolean;
-  personalization: boolean;
-}
+export type { Consents, LifecycleStage };
 
 /** The profile document as stored in Elasticsearch. */
 export interface ProfileDoc {

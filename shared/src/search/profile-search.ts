@@ -1,36 +1,19 @@
 import { z } from 'zod';
 import { TimestampSchema } from '../events';
+import { CONSENT_CHANNELS } from '../consent-channels';
 import { Limits } from '../limits';
+import {
+  FACETS,
+  HIDDEN_SOURCE_PATHS,
+  SEARCHABLE_FIELDS,
+  SEARCH_FILTERS,
+  SORTS,
+  consentField,
+  type Facet,
+  type SearchFilter,
+} from '../profile-fields';
 
-/** Profile fields exposed to free-text search; PII (contact) and internal state never are. */
-export const SEARCHABLE_FIELDS = [
-  'userId',
-  'attributes.region.text',
-  'attributes.city.text',
-  'attributes.occupation.text',
-  'behavior.recentSearches',
-  'interests.topCategories.text',
-  'interests.topBrands.text',
-] as const;
-
-export const FACETS = {
-  region: 'attributes.region',
-  gender: 'attributes.gender',
-  ageBand: 'attributes.ageBand',
-  category: 'interests.topCategories',
-  lifecycle: 'lifecycle.stage',
-  segment: 'segments',
-} as const;
-export type Facet = keyof typeof FACETS;
-
-const SORTS = {
-  lastSeen: 'behavior.lastSeen',
-  firstSeen: 'behavior.firstSeen',
-  totalSpend: 'purchases.totalSpend',
-  orders: 'purchases.orders',
-  eventCount: 'behavior.eventCount',
-  updatedAt: 'updatedAt',
-} as const;
+export { FACETS, SEARCHABLE_FIELDS, type Facet };
 
 const list = z
   .union([z.string(), z.array(z.string())])
@@ -38,20 +21,18 @@ const list = z
 const num = z.coerce.number().finite();
 const date = TimestampSchema;
 
+/** One list parameter per search filter of the field catalogue (`region`, `category`, `segment`...). */
+const filterParams = Object.fromEntries(Object.keys(SEARCH_FILTERS).map((name) => [name, list.optional()])) as Record<
+  SearchFilter,
+  z.ZodOptional<typeof list>
+>;
+
 export const ProfileSearchParams = z
   .strictObject({
     q: z.string().trim().max(500).optional(),
-    region: list.optional(),
-    city: list.optional(),
-    gender: list.optional(),
-    ageBand: list.optional(),
-    lifecycle: list.optional(),
-    category: list.optional(),
-    brand: list.optional(),
-    paymentMethod: list.optional(),
-    /** Members of any of these segments (materialized membership). */
-    segment: list.optional(),
-    consent: z.enum(['email', 'sms', 'push', 'ads', 'personalization']).optional(),
+    /** Each filter keeps profiles holding any of its values; `segment` reads materialized membership. */
+    ...filterParams,
+    consent: z.enum(CONSENT_CHANNELS).optional(),
     minOrders: num.int().min(0).max(Limits.maxInteger).optional(),
     minSpend: num.min(0).optional(),
     maxSpend: num.min(0).optional(),
@@ -106,16 +87,8 @@ export function buildProfileSearch(params: ProfileSearch, searchAfter?: unknown[
   const terms = (field: string, values: string[] | undefined): void => {
     if (values && values.length > 0) filter.push({ terms: { [field]: values } });
   };
-  terms('attributes.region', params.region);
-  terms('attributes.city', params.city);
-  terms('attributes.gender', params.gender);
-  terms('attributes.ageBand', params.ageBand);
-  terms('lifecycle.stage', params.lifecycle);
-  terms('interests.topCategories', params.category);
-  terms('interests.topBrands', params.brand);
-  terms('purchases.paymentMethods', params.paymentMethod);
-  terms('segments', params.segment);
-  if (params.consent) filter.push({ term: { [`attributes.consents.${params.consent}`]: true } });
+  for (const [name, field] of Object.entries(SEARCH_FILTERS) as [SearchFilter, string][]) terms(field, params[name]);
+  if (params.consent) filter.push({ term: { [consentField(params.consent)]: true } });
   if (params.minOrders !== undefined) filter.push({ range: { 'purchases.orders': { gte: params.minOrders } } });
   if (params.minSpend !== undefined || params.maxSpend !== undefined) {
     filter.push({ range: { 'purchases.totalSpend': { gte: params.minSpend, lte: params.maxSpend } } });
@@ -146,6 +119,6 @@ export function buildProfileSearch(params: ProfileSearch, searchAfter?: unknown[
     ...(searchAfter ? { search_after: searchAfter } : { from: (params.page - 1) * params.size }),
     track_total_hits: true,
     aggs,
-    _source: { excludes: ['state', 'contact', 'segmentOutbox'] },
+    _source: { excludes: [...HIDDEN_SOURCE_PATHS] },
   };
 }

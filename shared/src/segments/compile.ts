@@ -1,4 +1,5 @@
-import { countField, INTEREST_PATHS, SEGMENT_FIELDS, type CountWindow, type FieldSpec } from './fields';
+import { countField, type CountWindow } from '../profile-fields';
+import { INTEREST_PATHS, SEGMENT_FIELDS, type FieldSpec } from './fields';
 import { rangeBounds } from './bounds';
 import type { EventCondition, FieldCondition, InterestCondition, RangeCondition, SegmentDefinition } from './types';
 

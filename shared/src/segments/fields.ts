@@ -1,10 +1,15 @@
-import { BEHAVIOUR_TYPES, Gender, type BehaviourType } from '../events';
-import type { LifecycleStage } from '../profile/types';
+import {
+  INTEREST_PATHS,
+  PROFILE_FIELDS,
+  SEGMENT_FIELD_PATHS,
+  type InterestKind,
+  type ProfileField,
+  type SegmentField,
+} from '../profile-fields';
 
 /**
- * The profile fields segments may use: the one place to add one. A field's name is its path in the
- * profile index; its kind decides the operators it takes and how values compare. The mapping in
- * infra/elasticsearch/indices/profiles.json must give it the matching type (a unit test checks).
+ * The profile fields segments may use, derived from the field catalogue (`segment: true` in
+ * shared/src/profile-fields.ts). A field's kind decides the operators it takes and how values compare.
  */
 
 export type FieldKind = 'keyword' | 'number' | 'date' | 'boolean';
@@ -25,86 +30,33 @@ export const OPERATORS: Record<FieldKind, readonly Operator[]> = {
   boolean: ['eq', 'exists'],
 };
 
-const keyword = (values?: readonly string[]): FieldSpec => (values ? { kind: 'keyword', values } : { kind: 'keyword' });
-const integer = (): FieldSpec => ({ kind: 'number', integer: true });
-const double = (): FieldSpec => ({ kind: 'number' });
-const date = (): FieldSpec => ({ kind: 'date' });
-const boolean = (): FieldSpec => ({ kind: 'boolean' });
-
-const LIFECYCLE_STAGES = Object.keys({
-  registered: 1,
-  new: 1,
-  active: 1,
-  at_risk: 1,
-  dormant: 1,
-} satisfies Record<LifecycleStage, 1>) as LifecycleStage[];
-
-const BASE_FIELDS = {
-  userId: keyword(),
-  'attributes.gender': keyword(Gender.options),
-  'attributes.ageBand': keyword(),
-  'attributes.age': integer(),
-  'attributes.birthYear': integer(),
-  'attributes.occupation': keyword(),
-  'attributes.region': keyword(),
-  'attributes.city': keyword(),
-  'attributes.signupDate': date(),
-  'attributes.consents.email': boolean(),
-  'attributes.consents.sms': boolean(),
-  'attributes.consents.push': boolean(),
-  'attributes.consents.ads': boolean(),
-  'attributes.consents.personalization': boolean(),
-  'behavior.eventCount': integer(),
-  'behavior.firstSeen': date(),
-  'behavior.lastSeen': date(),
-  'behavior.activeDays30': integer(),
-  'interests.topCategories': keyword(),
-  'interests.topBrands': keyword(),
-  'purchases.orders': integer(),
-  'purchases.units': integer(),
-  'purchases.totalSpend': double(),
-  'purchases.avgOrderValue': double(),
-  'purchases.spend30d': double(),
-  'purchases.spend90d': double(),
-  'purchases.firstPurchaseAt': date(),
-  'purchases.lastPurchaseAt': date(),
-  'purchases.daysSinceLastPurchase': integer(),
-  'purchases.ordersPerMonth': double(),
-  'purchases.paymentMethods': keyword(),
-  'purchases.preferredPaymentMethod': keyword(),
-  'purchases.preferredPriceBand': keyword(),
-  'reviews.count': integer(),
-  'reviews.avgRating': double(),
-  'lifecycle.stage': keyword(LIFECYCLE_STAGES),
-  'lifecycle.daysSinceLastSeen': integer(),
-} satisfies Record<string, FieldSpec>;
-
-/** The keys of a profile's per-behaviour window counts (`behavior.counts.<type>.<window>`). */
-export const COUNT_WINDOWS = ['d7', 'd30', 'd90', 'lifetime'] as const;
-export type CountWindow = (typeof COUNT_WINDOWS)[number];
-export type CountField = `behavior.counts.${BehaviourType}.${CountWindow}`;
-
-export function countField(type: BehaviourType, window: CountWindow): CountField {
-  return `behavior.counts.${type}.${window}`;
+function specOf(path: string, field: ProfileField): FieldSpec {
+  switch (field.type) {
+    case 'keyword':
+      return field.values ? { kind: 'keyword', values: field.values } : { kind: 'keyword' };
+    case 'integer':
+      return { kind: 'number', integer: true };
+    case 'double':
+      return { kind: 'number' };
+    case 'date':
+      return { kind: 'date' };
+    case 'boolean':
+      return { kind: 'boolean' };
+    default:
+      throw new Error(`segment field ${path} has type ${field.type}, which conditions cannot compare`);
+  }
 }
 
-export type SegmentField = keyof typeof BASE_FIELDS | CountField;
+export type { SegmentField, InterestKind };
+export { INTEREST_PATHS };
 
-export const SEGMENT_FIELDS: Readonly<Record<SegmentField, FieldSpec>> = {
-  ...BASE_FIELDS,
-  ...(Object.fromEntries(BEHAVIOUR_TYPES.flatMap((t) => COUNT_WINDOWS.map((w) => [countField(t, w), integer()]))) as Record<
-    CountField,
-    FieldSpec
-  >),
-};
+export const SEGMENT_FIELDS: Readonly<Record<SegmentField, FieldSpec>> = Object.fromEntries(
+  SEGMENT_FIELD_PATHS.map((path) => [path, specOf(path, PROFILE_FIELDS[path])]),
+) as Record<SegmentField, FieldSpec>;
 
 export function fieldSpec(name: string): FieldSpec | undefined {
   return Object.hasOwn(SEGMENT_FIELDS, name) ? SEGMENT_FIELDS[name as SegmentField] : undefined;
 }
-
-/** Nested interest lists (`{ name, score }` objects) that `interest` conditions look into. */
-export const INTEREST_PATHS = { category: 'interests.categories', brand: 'interests.brands' } as const;
-export type InterestKind = keyof typeof INTEREST_PATHS;
 
 /** Catalogue fields closest to a misspelt name, best first. */
 export function closeFields(name: string, max = 3): SegmentField[] {

@@ -1,19 +1,4 @@
-export {
-  SEGMENT_FIELDS,
-  OPERATORS,
-  COUNT_WINDOWS,
-  INTEREST_PATHS,
-  countField,
-  fieldSpec,
-  closeFields,
-  type FieldKind,
-  type FieldSpec,
-  type Operator,
-  type SegmentField,
-  type CountField,
-  type CountWindow,
-  type InterestKind,
-} from './fields';
+export { SEGMENT_FIELDS, OPERATORS, fieldSpec, closeFields, type FieldKind, type FieldSpec, type Operator } from './fields';
 export * from './types';
 export { SEGMENT_LIMITS, SegmentDefinitionSchema, parseSegmentDefinition } from './schema';
 export { compileSegment, type EsQuery } from './compile';

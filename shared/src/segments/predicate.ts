@@ -1,6 +1,7 @@
 import { inBounds, parseIsoDate, rangeBounds } from './bounds';
 import { eventBounds, eventWindow } from './compile';
-import { countField, INTEREST_PATHS, SEGMENT_FIELDS, type FieldSpec } from './fields';
+import { countField } from '../profile-fields';
+import { INTEREST_PATHS, SEGMENT_FIELDS, type FieldSpec } from './fields';
 import type { FieldCondition, InterestCondition, SegmentDefinition } from './types';
 
 type Value = string | number | boolean;

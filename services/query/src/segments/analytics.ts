@@ -1,9 +1,12 @@
 import {
+  BREAKDOWNS,
+  HIDDEN_SOURCE_PATHS,
   NotFoundError,
   ValidationError,
   compileSegment,
   parseSegmentDefinition,
   segmentPredicate,
+  type Breakdown,
   type ProfileDoc,
 } from '@portrait/shared';
 import { errors, withEs, type Client, type estypes } from '@portrait/runtime';
@@ -12,19 +15,6 @@ import type { Segment } from './store';
 
 type Parsed = ReturnType<typeof parseSegmentDefinition>;
 export type Definition = Extract<Parsed, { ok: true }>['value'];
-
-/** Dimensions a segment can be broken down by; adding one is one line. */
-export const BREAKDOWNS = {
-  region: 'attributes.region',
-  gender: 'attributes.gender',
-  ageBand: 'attributes.ageBand',
-  category: 'interests.topCategories',
-  brand: 'interests.topBrands',
-  paymentMethod: 'purchases.paymentMethods',
-  priceBand: 'purchases.preferredPriceBand',
-  lifecycle: 'lifecycle.stage',
-} as const;
-export type Breakdown = keyof typeof BREAKDOWNS;
 
 /** Validates a definition, answering 400 with the path of every offending node. */
 export function definitionOrThrow(raw: unknown): Definition {
@@ -62,7 +52,7 @@ export class SegmentAnalytics {
         size,
         track_total_hits: true,
         sort: [{ 'behavior.lastSeen': { order: 'desc', missing: '_last' } }, { userId: 'asc' }],
-        _source: { excludes: ['state', 'contact', 'segmentOutbox'] },
+        _source: { excludes: [...HIDDEN_SOURCE_PATHS] },
       }),
     );
     const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
