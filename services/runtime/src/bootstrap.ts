@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { indexNames } from '@portrait/shared';
+import { ensureDatasetId } from './dataset';
 import { errors, type Client, type estypes } from './elasticsearch';
 
 /** Where the versioned index definitions live (infra/elasticsearch/indices/<name>.json). */
@@ -24,6 +25,8 @@ export interface BootstrapReport {
   created: string[];
   /** Aliases whose index is older than its definition: run the migration to roll it out. */
   outdated: { alias: string; index: string; definitionVersion: number }[];
+  /** The id of the data set these indices hold (see `ensureDatasetId`): Redis keys live under it. */
+  dataset: string;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface BootstrapReport {
  */
 export async function bootstrapIndices(client: Client, prefix: string): Promise<BootstrapReport> {
   const names = indexNames(prefix);
-  const report: BootstrapReport = { templates: [], created: [], outdated: [] };
+  const report: BootstrapReport = { templates: [], created: [], outdated: [], dataset: await ensureDatasetId(client, prefix) };
 
   for (const [logical, alias] of [
     ['profiles', names.profiles],
