@@ -47,7 +47,12 @@ export async function ensureDatasetId(es: Client, prefix: string, now: () => num
   }
   const candidate = randomUUID().replaceAll('-', '').slice(0, 12);
   try {
-    await es.create({ index, id: DOC_ID, document: { datasetId: candidate, createdAt: new Date(now()).toISOString() }, refresh: 'wait_for' });
+    await es.create({
+      index,
+      id: DOC_ID,
+      document: { datasetId: candidate, createdAt: new Date(now()).toISOString() },
+      refresh: 'wait_for',
+    });
     return candidate;
   } catch (error) {
     if (!(error instanceof errors.ResponseError && error.statusCode === 409)) throw error;
@@ -121,7 +126,7 @@ export async function resolveDataset(
   options: { waitMs: number; pollMs?: number },
 ): Promise<DatasetBinding> {
   const deadline = Date.now() + options.waitMs;
-  for (let warned = false; ; ) {
+  for (let warned = false; ;) {
     let esError: unknown;
     try {
       return await bindRedisToDataset(redis, prefix, await ensureDatasetId(es, prefix), logger);
@@ -130,7 +135,10 @@ export async function resolveDataset(
     }
     const known = await withTimeout(redis.get(datasetPointerKey(prefix)), 2000).catch(() => null);
     if (known) {
-      logger.warn({ err: (esError as Error).message, dataset: known }, 'Elasticsearch not reachable: serving the data set Redis was last bound to');
+      logger.warn(
+        { err: (esError as Error).message, dataset: known },
+        'Elasticsearch not reachable: serving the data set Redis was last bound to',
+      );
       return { dataset: known, namespace: redisNamespace(prefix, known) };
     }
     if (Date.now() > deadline) {
