@@ -1,4 +1,4 @@
-import { checkItem, indexNames, JobName, toQueued, type QueuedEvent } from '@portrait/shared';
+import { checkItem, indexNames, itemDocument, JobName, toQueued, type QueuedEvent } from '@portrait/shared';
 import {
   bootstrapIndices,
   createDeadLetterQueue,
@@ -257,17 +257,8 @@ async function loadCatalogue(infra: Infra, alias: string, shop: SyntheticShop): 
   for (const raw of shop.items()) {
     const checked = checkItem(raw, undefined, Date.now(), { maxFutureSkewMs: 0, maxAgeMs: Number.POSITIVE_INFINITY });
     if (!checked.ok) throw new Error(`synthetic item is invalid: ${JSON.stringify(checked.issues)}`);
-    const { itemId, version, updatedAt, category, ...rest } = checked.value;
-    operations.push(
-      { index: { _index: alias, _id: itemId, version, version_type: 'external_gte' } },
-      {
-        itemId,
-        ...rest,
-        category,
-        categoryPath: category.map((_, i) => category.slice(0, i + 1).join(' > ')),
-        updatedAt: updatedAt ?? new Date(version).toISOString(),
-      },
-    );
+    const { itemId, version } = checked.value;
+    operations.push({ index: { _index: alias, _id: itemId, version, version_type: 'external_gte' } }, itemDocument(checked.value));
     if (operations.length >= 2000) await flush();
   }
   await flush();

@@ -29,3 +29,24 @@ export interface QueuedItem extends ItemInput {
 }
 
 export const QueuedItemSchema = ItemSchema.safeExtend({ itemId: IdSchema, version: z.number().int().positive() });
+
+/** An item as stored in the catalogue index: its category path spelled out at each depth, for prefix facets. */
+export const ItemDocSchema = ItemSchema.safeExtend({
+  itemId: IdSchema,
+  /** `["Food", "Food > Dairy", "Food > Dairy > Milk"]` for category `["Food", "Dairy", "Milk"]`. */
+  categoryPath: z.array(z.string()),
+  updatedAt: TimestampSchema,
+});
+export type ItemDoc = z.infer<typeof ItemDocSchema>;
+
+/** The catalogue document of a queued item; `updatedAt` defaults to its version (receive time). */
+export function itemDocument(item: QueuedItem): ItemDoc {
+  const { itemId, version, updatedAt, category, ...rest } = item;
+  return {
+    itemId,
+    ...rest,
+    category,
+    categoryPath: category.map((_, i) => category.slice(0, i + 1).join(' > ')),
+    updatedAt: updatedAt ?? new Date(version).toISOString(),
+  };
+}

@@ -1,5 +1,17 @@
 import fc from 'fast-check';
-import { CommonEnv, ConfigError, EventSchema, checkEvent, checkItem, parseEnv, toQueued } from '@portrait/shared';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CommonEnv,
+  ConfigError,
+  EventSchema,
+  ItemDocSchema,
+  checkEvent,
+  checkItem,
+  itemDocument,
+  parseEnv,
+  toQueued,
+} from '@portrait/shared';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 
@@ -149,5 +161,24 @@ describe('reserved names', () => {
     expect(checkEvent({ type: 'page_view', userId: 'u', timestamp: at, eventId: '__proto__' }, NOW, skew(0)).ok).toBe(false);
     expect(checkEvent({ type: 'page_view', userId: 'u', timestamp: at, category: ['__proto__'] }, NOW, skew(0)).ok).toBe(false);
     expect(checkEvent({ type: 'page_view', userId: 'u', timestamp: at, brand: '__proto__' }, NOW, skew(0)).ok).toBe(false);
+  });
+});
+
+describe('the catalogue document of an item', () => {
+  const mapped = Object.keys(
+    JSON.parse(readFileSync(path.resolve(__dirname, '../../infra/elasticsearch/indices/items.json'), 'utf8')).mappings.properties,
+  );
+
+  it('spells out the category path, defaults updatedAt to the version, and holds only mapped fields', () => {
+    const checked = checkItem({ title: 'Oat milk', category: ['Food', 'Dairy', 'Milk'], price: 2.5 }, 'i-1', NOW, skew(0));
+    if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+    const doc = itemDocument(checked.value);
+    expect(ItemDocSchema.parse(doc)).toEqual(doc);
+    expect(doc).toMatchObject({
+      itemId: 'i-1',
+      categoryPath: ['Food', 'Food > Dairy', 'Food > Dairy > Milk'],
+      updatedAt: new Date(checked.value.version).toISOString(),
+    });
+    expect(Object.keys(doc).filter((k) => !mapped.includes(k))).toEqual([]);
   });
 });

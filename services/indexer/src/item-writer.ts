@@ -1,4 +1,4 @@
-import type { QueuedItem } from '@portrait/shared';
+import { itemDocument, type QueuedItem } from '@portrait/shared';
 import type { Client, estypes } from '@portrait/runtime';
 import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
 
@@ -10,16 +10,9 @@ export async function writeItems(es: Client, alias: string, items: readonly Queu
   if (items.length === 0) return [];
   const operations: estypes.BulkRequest['operations'] = [];
   for (const item of items) {
-    const { itemId, version, updatedAt, category, ...rest } = item;
     operations.push(
-      { index: { _index: alias, _id: itemId, version, version_type: 'external_gte' } },
-      {
-        itemId,
-        ...rest,
-        category,
-        categoryPath: category.map((_, i) => category.slice(0, i + 1).join(' > ')),
-        updatedAt: updatedAt ?? new Date(version).toISOString(),
-      },
+      { index: { _index: alias, _id: item.itemId, version: item.version, version_type: 'external_gte' } },
+      itemDocument(item),
     );
   }
   const res = await es.bulk({ operations });
