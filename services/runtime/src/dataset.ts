@@ -57,7 +57,7 @@ export async function ensureDatasetId(es: Client, prefix: string, now: () => num
   } catch (error) {
     if (!(error instanceof errors.ResponseError && error.statusCode === 409)) throw error;
     const winner = await readDatasetId(es, prefix);
-    if (!winner) throw new Error(`${index} holds no data set id after a conflicting create; check the index`);
+    if (!winner) throw new Error(`${index} holds no data set id after a conflicting create; check the index`, { cause: error });
     return winner;
   }
 }
