@@ -1,4 +1,4 @@
-import { hashEmail, hashPhone, hashPhoneDigits, normalizeEmail, normalizePhone } from './normalize';
+import { hashEmail, hashPhone, hashPhoneDigits, normalizeEmail, normalizePhone } from '../identifiers';
 
 /** One cell: missing values are undefined (an empty CSV cell, `null` in NDJSON). */
 export type ExportValue = string | number | boolean | string[] | undefined;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Issue } from '../errors';
 import { toIssues } from '../validation';
-import { CALLING_CODE } from './normalize';
+import { CALLING_CODE } from '../identifiers';
 import { EXPORT_FIELD_NAMES, type ExportField } from './fields';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
