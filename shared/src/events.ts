@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { normalizePhone } from './exports/normalize';
 import { CONSENT_CHANNELS, type ConsentChannel } from './consent-channels';
+import { CALLING_CODE, checkEmail, checkPhone, type Normalized } from './identifiers';
 import { Limits } from './limits';
 
 /** Client-chosen identifiers: printable, no whitespace, bounded. */
@@ -111,47 +111,87 @@ type ConsentShape = Record<ConsentChannel, z.ZodOptional<z.ZodBoolean>>;
 
 export const Gender = z.enum(['female', 'male', 'other', 'unknown']);
 
+/** How contact data is read at intake: `defaultCallingCode` completes national phone numbers (`0170 …`). */
+export interface ContactRules {
+  defaultCallingCode?: string;
+}
+
+/** A string normalized by `check` from `identifiers`; what cannot be normalized is an issue with the reason. */
+const normalized = (maxLength: number, check: (raw: string) => Normalized) =>
+  z
+    .string()
+    .max(maxLength)
+    .transform((raw, ctx) => {
+      const result = check(raw);
+      if (!result.ok) ctx.addIssue({ code: 'custom', message: result.reason });
+      return result.ok ? result.value : z.NEVER;
+    });
+
 /** Attribute changes; every field optional, `null` clears a value. */
-export const UserAttributes = z
-  .strictObject({
-    gender: Gender.nullable(),
-    birthYear: z.number().int().min(1900).max(2100).nullable(),
-    occupation: z.string().min(1).max(100).nullable(),
-    region: z.string().min(1).max(100).nullable(),
-    city: z.string().min(1).max(100).nullable(),
-    signupDate: TimestampSchema.nullable(),
-    email: z.email('must be an e-mail address').max(254).nullable(),
-    phone: z
-      .string()
-      .max(64)
-      .transform((raw, ctx) => {
-        const phone = normalizePhone(raw);
-        if (phone === undefined)
-          ctx.addIssue({ code: 'custom', message: 'must be a phone number with its country code, e.g. +4915112345678' });
-        return phone ?? z.NEVER;
-      })
-      .nullable(),
-    consents: z.strictObject(Object.fromEntries(CONSENT_CHANNELS.map((c) => [c, z.boolean().optional()])) as ConsentShape),
-  })
-  .partial()
-  .refine((a) => Object.keys(a).length > 0, 'at least one attribute is required');
+const userAttributes = (rules: ContactRules) =>
+  z
+    .strictObject({
+      gender: Gender.nullable(),
+      birthYear: z.number().int().min(1900).max(2100).nullable(),
+      occupation: z.string().min(1).max(100).nullable(),
+      region: z.string().min(1).max(100).nullable(),
+      city: z.string().min(1).max(100).nullable(),
+      signupDate: TimestampSchema.nullable(),
+      email: normalized(1024, checkEmail).nullable(),
+      phone: normalized(64, (raw) => checkPhone(raw, rules.defaultCallingCode)).nullable(),
+      consents: z.strictObject(Object.fromEntries(CONSENT_CHANNELS.map((c) => [c, z.boolean().optional()])) as ConsentShape),
+    })
+    .partial()
+    .refine((a) => Object.keys(a).length > 0, 'at least one attribute is required');
 
-export const UserAttributesEvent = z.strictObject({
-  ...Common,
-  type: z.literal('user_attributes'),
-  attributes: UserAttributes,
-});
+function buildEventSchemas(rules: ContactRules) {
+  const UserAttributes = userAttributes(rules);
+  const UserAttributesEvent = z.strictObject({
+    ...Common,
+    type: z.literal('user_attributes'),
+    attributes: UserAttributes,
+  });
+  return {
+    UserAttributes,
+    UserAttributesEvent,
+    /** Every event a client may send. */
+    EventSchema: z.discriminatedUnion('type', [
+      PageViewEvent,
+      SearchEvent,
+      AddToCartEvent,
+      RemoveFromCartEvent,
+      PurchaseEvent,
+      ReviewEvent,
+      UserAttributesEvent,
+    ]),
+    /** Body of PUT /v1/users/:id/attributes. */
+    AttributesRequest: z.strictObject({
+      eventId: IdSchema.optional(),
+      timestamp: TimestampSchema.optional(),
+      attributes: UserAttributes,
+    }),
+  };
+}
 
-/** Every event a client may send. */
-export const EventSchema = z.discriminatedUnion('type', [
-  PageViewEvent,
-  SearchEvent,
-  AddToCartEvent,
-  RemoveFromCartEvent,
-  PurchaseEvent,
-  ReviewEvent,
-  UserAttributesEvent,
-]);
+export type EventSchemas = ReturnType<typeof buildEventSchemas>;
+
+/** Without a default calling code a phone must carry its own (queued ones are E.164 already). */
+const withoutCallingCode = buildEventSchemas({});
+export const { UserAttributes, UserAttributesEvent, EventSchema, AttributesRequest } = withoutCallingCode;
+
+const schemasByCallingCode = new Map<string, EventSchemas>();
+
+/** The event schemas under `rules`, built once per calling code (an invalid code counts as none, as in `checkPhone`). */
+export function eventSchemas(rules: ContactRules = {}): EventSchemas {
+  const code = rules.defaultCallingCode;
+  if (code === undefined || !CALLING_CODE.test(code)) return withoutCallingCode;
+  let schemas = schemasByCallingCode.get(code);
+  if (schemas === undefined) {
+    schemas = buildEventSchemas({ defaultCallingCode: code });
+    schemasByCallingCode.set(code, schemas);
+  }
+  return schemas;
+}
 
 export type IncomingEvent = z.infer<typeof EventSchema>;
 export type EventType = IncomingEvent['type'];
@@ -166,13 +206,6 @@ export type QueuedEvent = IncomingEvent & {
   /** Epoch ms when ingest accepted the event. */
   receivedAt: number;
 };
-
-/** Body of PUT /v1/users/:id/attributes. */
-export const AttributesRequest = z.strictObject({
-  eventId: IdSchema.optional(),
-  timestamp: TimestampSchema.optional(),
-  attributes: UserAttributes,
-});
 
 /** The queued-event schema the indexer re-validates job payloads with. */
 export const QueuedEventSchema = z.intersection(EventSchema, z.object({ eventId: IdSchema, receivedAt: z.number().int().positive() }));

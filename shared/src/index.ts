@@ -2,6 +2,7 @@ export * from './names';
 export * from './errors';
 export * from './validation';
 export * from './limits';
+export * from './identifiers';
 export * from './events';
 export * from './items';
 export * from './config';

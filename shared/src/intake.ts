@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { EventSchema, type IncomingEvent, type QueuedEvent } from './events';
+import { eventSchemas, type ContactRules, type IncomingEvent, type QueuedEvent } from './events';
 import type { Issue } from './errors';
 import { ItemBatchEntry, ItemSchema, type QueuedItem } from './items';
 import { malformedStrings, toIssues } from './validation';
@@ -13,6 +13,9 @@ export interface TimeBounds {
   /** A time further back than this is refused: each month of history is an index of its own. */
   maxAgeMs: number;
 }
+
+/** What an incoming event is held to: the time bounds, and how its contact data is read. */
+export type EventRules = TimeBounds & ContactRules;
 
 /** The earliest time anything may carry, whatever `maxAgeMs` allows. */
 export const EARLIEST_TIME_MS = Date.UTC(2000, 0, 1);
@@ -29,14 +32,14 @@ function timeIssue(at: number, nowMs: number, bounds: TimeBounds, path: string):
   return undefined;
 }
 
-/** Validates one incoming event against the shared schema and the clock. */
-export function checkEvent(raw: unknown, nowMs: number, bounds: TimeBounds, base: (string | number)[] = []): Checked<IncomingEvent> {
+/** Validates one incoming event against the shared schema and the clock; contact data comes out normalized. */
+export function checkEvent(raw: unknown, nowMs: number, rules: EventRules, base: (string | number)[] = []): Checked<IncomingEvent> {
   const malformed = malformedStrings(raw, base);
   if (malformed.length > 0) return { ok: false, issues: malformed };
-  const parsed = EventSchema.safeParse(raw);
+  const parsed = eventSchemas(rules).EventSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, issues: toIssues(parsed.error, base) };
   const event = parsed.data;
-  const issue = timeIssue(Date.parse(event.timestamp), nowMs, bounds, [...base, 'timestamp'].join('.'));
+  const issue = timeIssue(Date.parse(event.timestamp), nowMs, rules, [...base, 'timestamp'].join('.'));
   return issue ? { ok: false, issues: [issue] } : { ok: true, value: event };
 }
 

@@ -109,12 +109,29 @@ describe('bounds that keep accepted events applicable', () => {
     expect(checkEvent({ ...ok, brand: '😀 emoji' }, NOW, skew(0)).ok).toBe(true);
   });
 
-  it('normalizes phones with the one rule exports use, and refuses what it cannot normalize', () => {
-    const attrs = (phone: string) => ({ type: 'user_attributes', userId: 'u', timestamp: at, attributes: { phone } });
-    const parsed = checkEvent(attrs('+49 (0)170 123-4567'), NOW, skew(0));
-    expect(parsed.ok && parsed.value.type === 'user_attributes' && parsed.value.attributes.phone).toBe('+491701234567');
-    expect(checkEvent(attrs('+1234567'), NOW, skew(0)).ok).toBe(true);
-    expect(issueOf(checkEvent(attrs('+123456'), NOW, skew(0)))?.path).toBe('attributes.phone');
+  it('normalizes contact data with the one rule exports use, and refuses what it cannot normalize', () => {
+    const attrs = (attributes: Record<string, unknown>) => ({ type: 'user_attributes', userId: 'u', timestamp: at, attributes });
+    const parsed = checkEvent(attrs({ phone: '+49 (0)170 123-4567', email: ' Jane.Doe@Example.COM ' }), NOW, skew(0));
+    expect(parsed.ok && parsed.value.type === 'user_attributes' && parsed.value.attributes).toEqual({
+      phone: '+491701234567',
+      email: 'jane.doe@example.com',
+    });
+    expect(checkEvent(attrs({ phone: '+1234567' }), NOW, skew(0)).ok).toBe(true);
+    expect(issueOf(checkEvent(attrs({ phone: '+123456' }), NOW, skew(0)))?.path).toBe('attributes.phone');
+    expect(issueOf(checkEvent(attrs({ email: 'jane doe@example.com' }), NOW, skew(0), ['events', 3]))).toEqual({
+      path: 'events.3.attributes.email',
+      reason: 'contains whitespace',
+    });
+    expect(checkEvent(attrs({ email: null, phone: null }), NOW, skew(0)).ok).toBe(true);
+  });
+
+  it('completes a national phone number with the default calling code, and refuses it without one', () => {
+    const national = { type: 'user_attributes', userId: 'u', timestamp: at, attributes: { phone: '(0170) 1234567' } };
+    const completed = checkEvent(national, NOW, { ...skew(0), defaultCallingCode: '49' });
+    expect(completed.ok && completed.value.type === 'user_attributes' && completed.value.attributes.phone).toBe('+491701234567');
+    const refused = issueOf(checkEvent(national, NOW, skew(0)));
+    expect(refused?.path).toBe('attributes.phone');
+    expect(refused?.reason).toMatch(/^has no country code/);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   lifecycleStage,
   ageBandOf,
   type QueuedEvent,
+  sha256Hex,
   type ProfileState,
 } from '@portrait/shared';
 import { queued } from '../support/events';
@@ -116,6 +117,18 @@ describe('foldEvents', () => {
     expect(a.ageBand).toBe('35-44');
     expect(a.consents).toEqual({ email: true, sms: true, push: false, ads: false, personalization: false });
     expect(derive(state).lifecycle.stage).toBe('registered');
+  });
+
+  it('derives contact data normalized, also an e-mail stored before ingest normalized it', () => {
+    // Queued before ingest normalized e-mails: the fold still writes the form exports hash.
+    const state = fold([
+      queued({ type: 'user_attributes', timestamp: at(1), attributes: { email: 'Jane.Doe@Example.COM', phone: '+491701234567' } }),
+    ]);
+    expect(derive(state).contact).toEqual({
+      email: 'jane.doe@example.com',
+      phone: '+491701234567',
+      emailSha256: sha256Hex('jane.doe@example.com'),
+    });
   });
 
   it('skips an event id it has already applied', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommonEnv, envInt, parseEnv } from '@portrait/shared';
+import { CallingCodeEnv, CommonEnv, envInt, parseEnv } from '@portrait/shared';
 
 export const IngestEnv = CommonEnv.extend({
   INGEST_PORT: envInt(0, 65535).default(3001),
@@ -16,6 +16,8 @@ export const IngestEnv = CommonEnv.extend({
   INGEST_MAX_EVENT_AGE_DAYS: envInt(1, 36_500).default(1095),
   /** How long an event id is remembered to answer client re-sends as duplicates. */
   INGEST_DEDUP_TTL_SECONDS: envInt(60, 90 * 86_400).default(7 * 86_400),
+  /** Country calling code for phone numbers sent without one (`0170 1234567`); unset, such numbers are refused. */
+  INGEST_DEFAULT_CALLING_CODE: CallingCodeEnv.optional(),
 });
 
 export type IngestConfig = z.infer<typeof IngestEnv>;

@@ -1,13 +1,14 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
-  AttributesRequest,
   IdSchema,
   Limits,
   ValidationError,
   checkEvent,
   checkItem,
+  eventSchemas,
   parseOrThrow,
+  type EventRules,
   type IncomingEvent,
   type Issue,
   type QueuedItem,
@@ -21,6 +22,8 @@ export interface RouteOptions {
   registry: Registry;
   bodyLimit: string;
   timeBounds: TimeBounds;
+  /** Completes phone numbers sent without a country code (`INGEST_DEFAULT_CALLING_CODE`); unset, they are refused. */
+  defaultCallingCode?: string;
   now?: () => number;
 }
 
@@ -42,6 +45,8 @@ const pathId = (req: Request, what: string): string => parseOrThrow(IdSchema, re
 export function ingestRoutes(options: RouteOptions): Router {
   const { intake } = options;
   const now = options.now ?? Date.now;
+  const rules: EventRules = { ...options.timeBounds, defaultCallingCode: options.defaultCallingCode };
+  const { AttributesRequest } = eventSchemas(rules);
   const events = new Counter({
     name: 'portrait_ingest_events_total',
     help: 'Events received, by outcome',
@@ -54,7 +59,7 @@ export function ingestRoutes(options: RouteOptions): Router {
 
   router.post('/v1/events', ...small, async (req, res) => {
     const received = now();
-    const checked = checkEvent(req.body, received, options.timeBounds);
+    const checked = checkEvent(req.body, received, rules);
     if (!checked.ok) {
       events.inc({ outcome: 'rejected' });
       throw new ValidationError('invalid event', checked.issues);
@@ -70,7 +75,7 @@ export function ingestRoutes(options: RouteOptions): Router {
     const results: BatchResult[] = [];
     const valid: { index: number; event: IncomingEvent }[] = [];
     body.events.forEach((raw, index) => {
-      const checked = checkEvent(raw, received, options.timeBounds, ['events', index]);
+      const checked = checkEvent(raw, received, rules, ['events', index]);
       if (checked.ok) valid.push({ index, event: checked.value });
       else results.push({ index, status: 'rejected', issues: checked.issues });
     });
@@ -106,7 +111,7 @@ export function ingestRoutes(options: RouteOptions): Router {
       timestamp: body.timestamp ?? new Date(received).toISOString(),
       attributes: body.attributes,
     };
-    const checked = checkEvent(event, received, options.timeBounds);
+    const checked = checkEvent(event, received, rules);
     if (!checked.ok) throw new ValidationError('invalid attribute update', checked.issues);
     const [outcome] = await intake.submitEvents([checked.value], received);
     res.status(outcome!.status === 'accepted' ? 202 : 200).json(outcome);

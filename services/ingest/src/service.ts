@@ -72,6 +72,7 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
           maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
           maxAgeMs: config.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000,
         },
+        defaultCallingCode: config.INGEST_DEFAULT_CALLING_CODE,
       }),
     );
     finish();

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CALLING_CODE, CommonEnv, envBoolean, envInt, parseEnv } from '@portrait/shared';
+import { CallingCodeEnv, CommonEnv, envBoolean, envInt, parseEnv } from '@portrait/shared';
 
 /** `<repo>/exports`, git-ignored. */
 export const DEFAULT_EXPORT_DIR = path.resolve(__dirname, '../../../exports');
@@ -28,7 +28,7 @@ export const QueryEnv = CommonEnv.extend({
   EXPORT_WORKER: envBoolean.default(true),
   EXPORT_CONCURRENCY: envInt(1, 16).default(1),
   /** Country calling code for phones stored without one (e.g. 49); unset: such phones are left out. */
-  EXPORT_DEFAULT_CALLING_CODE: z.string().regex(CALLING_CODE, 'a country calling code without + or 00, e.g. 49').optional(),
+  EXPORT_DEFAULT_CALLING_CODE: CallingCodeEnv.optional(),
 });
 
 export type QueryConfig = z.infer<typeof QueryEnv>;

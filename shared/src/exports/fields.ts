@@ -1,5 +1,5 @@
+import { hashEmail, hashPhone, hashPhoneDigits, normalizeEmail, normalizePhone } from '../identifiers';
 import { EXPORTABLE_FIELDS, PROFILE_FIELDS, profileField, type ExportableField } from '../profile-fields';
-import { hashEmail, hashPhone, hashPhoneDigits, normalizeEmail, normalizePhone } from './normalize';
 
 /** One cell: missing values are undefined (an empty CSV cell, `null` in NDJSON). */
 export type ExportValue = string | number | boolean | string[] | undefined;

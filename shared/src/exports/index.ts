@@ -1,4 +1,3 @@
-export { CALLING_CODE, hashEmail, hashPhone, hashPhoneDigits, normalizeEmail, normalizePhone, sha256Hex } from './normalize';
 export {
   EXPORT_FIELDS,
   EXPORT_FIELD_NAMES,

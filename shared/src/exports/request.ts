@@ -3,7 +3,7 @@ import { CONSENT_CHANNELS, type ConsentChannel } from '../consent-channels';
 import { consentField } from '../profile-fields';
 import type { Issue } from '../errors';
 import { toIssues } from '../validation';
-import { CALLING_CODE } from './normalize';
+import { CALLING_CODE } from '../identifiers';
 import { EXPORT_FIELD_NAMES, type ExportField } from './fields';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;

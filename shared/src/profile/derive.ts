@@ -1,5 +1,5 @@
-import { hashEmail } from '../exports/normalize';
 import { CONSENT_CHANNELS } from '../consent-channels';
+import { hashEmail, normalizeEmail } from '../identifiers';
 import { Limits } from '../limits';
 import { BEHAVIOUR_TYPES, type BehaviourType } from '../events';
 import { own } from '../own';
@@ -111,7 +111,9 @@ export function deriveProfile(
       signupDate: str('signupDate'),
       consents,
     },
-    contact: { email: str('email'), phone: str('phone'), emailSha256: hashEmail(str('email')) },
+    // E-mails stored before ingest normalized them are normalized here; phones are E.164 since ingest, and an older
+    // national one is left for the export's default calling code to complete.
+    contact: { email: normalizeEmail(str('email')), phone: str('phone'), emailSha256: hashEmail(str('email')) },
     behavior: {
       counts,
       eventCount,
