@@ -8,3 +8,6 @@ export * from './bootstrap';
 export * from './queues';
 export * from './migrate';
 export * from './pit-walk';
+export * from './bulk';
+export * from './segment-registry';
+export * from './exports';

@@ -15,7 +15,7 @@ export {
   type InterestKind,
 } from './fields';
 export * from './types';
-export { SEGMENT_LIMITS, SegmentDefinitionSchema, parseSegmentDefinition } from './schema';
+export { SEGMENT_LIMITS, SegmentDefinitionSchema, definitionOrThrow, parseSegmentDefinition } from './schema';
 export { compileSegment, type EsQuery } from './compile';
 export { segmentPredicate } from './predicate';
 export { parseIsoDate } from './bounds';
@@ -32,4 +32,5 @@ export {
   type PreparedSegments,
   type SegmentChange,
   type SegmentRecord,
+  type StoredProfile,
 } from './membership';

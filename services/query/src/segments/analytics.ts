@@ -1,17 +1,16 @@
 import {
   NotFoundError,
-  ValidationError,
   compileSegment,
   parseSegmentDefinition,
   segmentPredicate,
   type ProfileDoc,
+  type SegmentDefinition,
 } from '@portrait/shared';
 import { errors, withEs, type Client, type estypes } from '@portrait/runtime';
 import type { PublicProfile } from '../profiles';
 import type { Segment } from './store';
 
-type Parsed = ReturnType<typeof parseSegmentDefinition>;
-export type Definition = Extract<Parsed, { ok: true }>['value'];
+export type Definition = SegmentDefinition;
 
 /** Dimensions a segment can be broken down by; adding one is one line. */
 export const BREAKDOWNS = {
@@ -25,18 +24,6 @@ export const BREAKDOWNS = {
   lifecycle: 'lifecycle.stage',
 } as const;
 export type Breakdown = keyof typeof BREAKDOWNS;
-
-/** Validates a definition, answering 400 with the path of every offending node. */
-export function definitionOrThrow(raw: unknown): Definition {
-  const parsed = parseSegmentDefinition(raw);
-  if (!parsed.ok) {
-    throw new ValidationError(
-      'invalid segment definition',
-      parsed.issues.map((i) => ({ ...i, path: i.path.startsWith('definition') ? i.path : `definition.${i.path}` })),
-    );
-  }
-  return parsed.value;
-}
 
 /** Live answers about segments, computed from the profile index at the moment of the call. */
 export class SegmentAnalytics {

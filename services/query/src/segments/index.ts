@@ -1,4 +1,4 @@
 export { segmentRoutes } from './routes';
 export { SegmentStore, type Segment } from './store';
-export { SegmentAnalytics, BREAKDOWNS, definitionOrThrow, type Definition } from './analytics';
+export { SegmentAnalytics, BREAKDOWNS, type Definition } from './analytics';
 export { MembershipJobs, type MembershipStatus } from './membership';

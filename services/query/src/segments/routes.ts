@@ -1,8 +1,8 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { IdSchema, parseOrThrow } from '@portrait/shared';
+import { IdSchema, definitionOrThrow, parseOrThrow } from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
-import { BREAKDOWNS, definitionOrThrow, type Breakdown, type SegmentAnalytics } from './analytics';
+import { BREAKDOWNS, type Breakdown, type SegmentAnalytics } from './analytics';
 import type { MembershipJobs } from './membership';
 import type { SegmentStore } from './store';
 
