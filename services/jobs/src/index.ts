@@ -1,4 +1,5 @@
 export { startJobs, type JobsService } from './service';
+export { jobsMetrics, type JobsMetrics } from './metrics';
 export { loadJobsConfig, JobsEnv, type JobsConfig } from './config';
 export { handlers } from './handlers';
 export type { Handler, Handlers, JobContext, JobEntry, JobsDeps } from './handler';
