@@ -19,13 +19,13 @@ export default tseslint.config(
   },
   // Direction of dependencies: services depend on shared and runtime, never on each other; shared does no I/O;
   // scripts and benchmarks use a service's package entry, not its internals.
-  ...['ingest', 'indexer', 'query', 'runtime'].map((service) => ({
+  ...['ingest', 'indexer', 'query', 'jobs', 'runtime'].map((service) => ({
     files: [`services/${service}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: ['ingest', 'indexer', 'query']
+          patterns: ['ingest', 'indexer', 'query', 'jobs']
             .filter((other) => other !== service)
             .map((other) => ({
               group: [`@portrait/${other}`, `@portrait/${other}/*`, `**/${other}/src/**`],

@@ -79,7 +79,6 @@ export async function benchFreshness(args: BenchArgs, infra: Infra): Promise<Ben
       'indexer',
       serviceEnv(prefix, {
         INDEXER_PORT: '0',
-        INDEXER_MAINTENANCE: 'false',
         ...(args.indexerConcurrency ? { INDEXER_CONCURRENCY: String(args.indexerConcurrency) } : {}),
       }),
     );

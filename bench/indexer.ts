@@ -108,10 +108,9 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
         `~${typicalBulk} distinct users per job`,
     );
 
-    // The indexer, alone, in its own process; maintenance (refresh, retention) off so only batches run.
+    // The indexer, alone, in its own process (no jobs process: only batches run).
     const env = serviceEnv(prefix, {
       INDEXER_PORT: '0',
-      INDEXER_MAINTENANCE: 'false',
       ...(args.indexerConcurrency ? { INDEXER_CONCURRENCY: String(args.indexerConcurrency) } : {}),
     });
     const spawned = performance.now();

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { loadIngestConfig, startIngest } from '@portrait/ingest';
 import { loadIndexerConfig, startIndexer } from '@portrait/indexer';
 import { loadQueryConfig, startQuery } from '@portrait/query';
+import { loadJobsConfig, startJobs } from '@portrait/jobs';
 import { benchLogger, progress } from './harness';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
@@ -13,6 +14,7 @@ const READY = {
   ingest: 'ingest listening',
   indexer: 'indexer running',
   query: 'query listening',
+  jobs: 'jobs running',
 } as const;
 
 export type ServiceName = keyof typeof READY;
@@ -129,6 +131,8 @@ export async function startService(
       return startQuery(loadQueryConfig(env), benchLogger(name));
     case 'indexer':
       return startIndexer(loadIndexerConfig(env), benchLogger(name));
+    case 'jobs':
+      return startJobs(loadJobsConfig(env), benchLogger(name));
   }
 }
 

@@ -54,7 +54,7 @@ const JOB_POLL_MS = 500;
 const PROFILE_POOL_MAX = 20_000;
 const ERROR_SAMPLES = 5;
 const ACTOR = { 'x-portrait-actor': 'soak' };
-const SERVICES: readonly ServiceName[] = ['ingest', 'indexer', 'query'];
+const SERVICES: readonly ServiceName[] = ['ingest', 'indexer', 'query', 'jobs'];
 
 /** Buyers who gave e-mail consent: small enough for streamed exports. */
 const BUYERS_SEGMENT = {
@@ -333,7 +333,7 @@ async function paced(
 }
 
 /**
- * Soak: the three services as child processes on their own prefix, and for `--minutes` (5) at once: mixed
+ * Soak: the four services as child processes on their own prefix, and for `--minutes` (5) at once: mixed
  * ingest (event batches and single events from the synthetic shop, attribute updates, item upserts and
  * batches), profile GETs and searches, segment counts after creating the segments, streamed CSV/NDJSON
  * exports and export jobs (create, poll, download, delete). Reports per call type throughput, errors
@@ -403,9 +403,11 @@ export async function benchSoak(args: SoakArgs, infra: Infra, interrupt?: AbortS
       INGEST_PORT: '0',
       INDEXER_PORT: '0',
       QUERY_PORT: '0',
+      JOBS_PORT: '0',
       INGEST_HOST: '127.0.0.1',
       INDEXER_HOST: '127.0.0.1',
       QUERY_HOST: '127.0.0.1',
+      JOBS_HOST: '127.0.0.1',
       EXPORT_DIR: exportDir,
       ...(args.indexerConcurrency ? { INDEXER_CONCURRENCY: String(args.indexerConcurrency) } : {}),
     });

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Stops what `npm start` started: the three services (gracefully), Elasticsearch, and Redis if it was ours.
+# Stops what `npm start` started: the four services (gracefully), Elasticsearch, and Redis if it was ours.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
-for name in query ingest indexer; do
+for name in query ingest jobs indexer; do
   pidfile="$RUN_DIR/$name.pid"
   [[ -f "$pidfile" ]] || continue
   pid=$(cat "$pidfile")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the whole platform on the embedded default: a local Elasticsearch and Redis, the ingest,
-# indexer and query services, and a small demo data set. Prints where to look. Safe to run again.
+# indexer, query and jobs services, and a small demo data set. Prints where to look. Safe to run again.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -51,9 +51,11 @@ step "Starting services"
 start_service ingest 3001
 start_service indexer 3002
 start_service query 3003
+start_service jobs 3004
 wait_ready ingest 3001
 wait_ready indexer 3002
 wait_ready query 3003
+wait_ready jobs 3004
 
 step "Loading demo data"
 npx tsx scripts/demo-data.ts
@@ -64,6 +66,7 @@ Portrait is up.
   Ingest API      http://127.0.0.1:3001   POST /v1/events, /v1/events/batch, PUT /v1/users/:id/attributes, /v1/items/:id
   Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/profiles/search, /v1/segments
   Indexer         http://127.0.0.1:3002   /metrics, /readyz
+  Jobs            http://127.0.0.1:3004   /metrics, /readyz (refresh, retention, segment backfill, export jobs)
   Elasticsearch   $(bash scripts/es.sh url)
   Logs            .run/*.log
 

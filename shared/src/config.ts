@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { DEFAULT_PROFILE_OPTIONS, type ProfileOptions } from './profile/options';
 
 /** Booleans from the environment: only the usual spellings, anything else is an error. */
 export const envBoolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -25,6 +26,13 @@ export const CommonEnv = z.object({
     .regex(/^[A-Z]{3}$/)
     .default('EUR'),
 });
+
+export type CommonConfig = z.infer<typeof CommonEnv>;
+
+/** The profile options every process that derives profiles uses: interest half-life and base currency from the environment. */
+export function profileOptionsOf(config: Pick<CommonConfig, 'PROFILE_HALF_LIFE_DAYS' | 'BASE_CURRENCY'>): ProfileOptions {
+  return { ...DEFAULT_PROFILE_OPTIONS, halfLifeDays: config.PROFILE_HALF_LIFE_DAYS, baseCurrency: config.BASE_CURRENCY };
+}
 
 /** Parses `env` with `schema`, throwing one ConfigError that lists every bad variable. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {

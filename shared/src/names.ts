@@ -85,7 +85,12 @@ export const ExportJob = {
   sweep: 'sweep-expired',
 } as const;
 
-/** Redis key bumped on every segment save or delete, so indexers reload definitions at their next write. */
+/** Redis key bumped on every segment save or delete, so profile writers reload definitions at their next write. */
 export function segmentsGenerationKey(prefix: string): string {
   return `${prefix}:segments:generation`;
+}
+
+/** Redis key that asks a running export job to stop at its next page. */
+export function exportCancelKey(prefix: string, exportId: string): string {
+  return `${prefix}:exports:cancel:${exportId}`;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IdSchema, QueuedEventSchema } from './events';
 import { QueuedItemSchema } from './items';
+import { ExportJob, MaintenanceJob } from './names';
 
 /**
  * What travels on Portrait's queues, as zod schemas with their inferred types: producers build these
@@ -46,6 +47,9 @@ export const DeadLetterSchema = z.object({
 });
 export type DeadLetter = z.infer<typeof DeadLetterSchema>;
 
+/** A job that carries nothing (the scheduled ones; BullMQ stores `{}`). */
+export const NoPayloadSchema = z.strictObject({});
+
 /** `segment-backfill` on the maintenance queue. */
 export const SegmentBackfillJobSchema = z.strictObject({ segmentId: IdSchema });
 export type SegmentBackfillJob = z.infer<typeof SegmentBackfillJobSchema>;
@@ -53,3 +57,43 @@ export type SegmentBackfillJob = z.infer<typeof SegmentBackfillJobSchema>;
 /** `run` on the exports queue. */
 export const ExportJobSchema = z.strictObject({ exportId: IdSchema });
 export type ExportJobData = z.infer<typeof ExportJobSchema>;
+
+/** What a running export job reports as its progress, read back by `GET /v1/exports/:id`. */
+export const ExportProgressSchema = z.object({ rows: z.number().int().nonnegative(), total: z.number().int().nonnegative() });
+export type ExportProgress = z.infer<typeof ExportProgressSchema>;
+
+/** The queues that carry batch jobs. */
+export type JobQueue = 'maintenance' | 'exports';
+
+/**
+ * Every batch job the jobs process runs: the queue it travels on, its BullMQ job name there, and the schema
+ * of its payload. Producers (the query service, the schedulers) and the jobs process's handlers use the same
+ * entry, and a payload that does not parse fails its job at once. A new job is one entry here, one handler
+ * file in `services/jobs/src/handlers/` and one line in that folder's registry.
+ */
+const JOB_TABLE = {
+  /** Recomputes the time-relative fields of profiles nobody touched today. */
+  refresh: { queue: 'maintenance', name: MaintenanceJob.refresh, payload: NoPayloadSchema },
+  /** Deletes monthly event indices past the retention period. */
+  retention: { queue: 'maintenance', name: MaintenanceJob.retention, payload: NoPayloadSchema },
+  /** Brings one segment's materialized membership in line with its definition (queued on every save). */
+  segmentBackfill: { queue: 'maintenance', name: MaintenanceJob.segmentBackfill, payload: SegmentBackfillJobSchema },
+  /** Reconciles every segment: relative-time conditions move as time passes. */
+  segmentReconcile: { queue: 'maintenance', name: MaintenanceJob.segmentReconcile, payload: NoPayloadSchema },
+  /** Writes one audience export file. */
+  exportRun: { queue: 'exports', name: ExportJob.run, payload: ExportJobSchema },
+  /** Deletes export files past their expiry. */
+  exportSweep: { queue: 'exports', name: ExportJob.sweep, payload: NoPayloadSchema },
+} as const;
+
+export type JobKind = keyof typeof JOB_TABLE;
+export type JobPayload<K extends JobKind> = z.infer<(typeof JOB_TABLE)[K]['payload']>;
+
+export interface JobSpec<K extends JobKind> {
+  queue: JobQueue;
+  /** The BullMQ job name on that queue. */
+  name: string;
+  payload: z.ZodType<JobPayload<K>>;
+}
+
+export const JOBS: { readonly [K in JobKind]: JobSpec<K> } = JOB_TABLE;

@@ -12,10 +12,24 @@ import { Queue } from 'bullmq';
 import { parse } from 'csv-parse/sync';
 import type { IngestService } from '@portrait/ingest';
 import type { IndexerService } from '@portrait/indexer';
+import type { JobsService } from '@portrait/jobs';
 import type { QueryService } from '@portrait/query';
 import { ExportJob, indexNames, queueNames } from '@portrait/shared';
 import { bullPrefix, type Client, type Redis } from '@portrait/runtime';
-import { baseEnv, cleanup, esClient, eventually, http, indexer, ingest, query, redisClient, testPrefix, type Env } from '../support/stack';
+import {
+  baseEnv,
+  cleanup,
+  esClient,
+  eventually,
+  http,
+  indexer,
+  ingest,
+  jobs,
+  query,
+  redisClient,
+  testPrefix,
+  type Env,
+} from '../support/stack';
 
 const prefix = testPrefix('export');
 const names = indexNames(prefix);
@@ -26,7 +40,7 @@ let es: Client;
 let redis: Redis;
 let ing: IngestService;
 let idx: IndexerService;
-/** Streams and serves the job API; runs no export worker. */
+/** Streams and serves the job API; export jobs run in the jobs processes each test starts. */
 let qry: QueryService;
 let bavaria: string;
 let nurses: string;
@@ -84,7 +98,7 @@ beforeAll(async () => {
   redis = redisClient();
   exportDir = await mkdtemp(path.join(os.tmpdir(), 'portrait-exports-'));
   env = baseEnv(prefix, { EXPORT_DIR: exportDir, EXPORT_PAGE_SIZE: '3', EXPORT_STREAM_MAX_ROWS: String(STREAM_LIMIT) });
-  [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query({ ...env, EXPORT_WORKER: 'false' })]);
+  [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query(env)]);
   for (const p of PEOPLE) {
     const res = await http('PUT', `${ing.url}/v1/users/${p.userId}/attributes`, {
       attributes: { region: p.region, occupation: p.occupation, email: p.email, phone: p.phone, consents: p.consents },
@@ -273,11 +287,11 @@ describe('streamed export', () => {
 });
 
 describe('export jobs', () => {
-  /** The only export worker while these tests run: slow enough to watch progress and cancel mid-way. */
-  let worker: QueryService;
+  /** The only jobs process while these tests run: slow enough to watch progress and cancel mid-way. */
+  let worker: JobsService;
 
   beforeAll(async () => {
-    worker = await query({ ...env, EXPORT_PAGE_PAUSE_MS: '200', EXPORT_PAGE_SIZE: '3' });
+    worker = await jobs({ ...env, EXPORT_PAGE_PAUSE_MS: '200', EXPORT_PAGE_SIZE: '3' });
   });
 
   afterAll(async () => {
@@ -414,9 +428,9 @@ describe('export jobs', () => {
   });
 });
 
-describe('a worker that stops mid-export', () => {
-  it('puts the job back on the queue, removes its partial file, and another worker completes it from a new snapshot', async () => {
-    const first = await query({ ...env, EXPORT_PAGE_PAUSE_MS: '300', EXPORT_PAGE_SIZE: '2' });
+describe('a jobs process that stops mid-export', () => {
+  it('puts the job back on the queue, removes its partial file, and another jobs process completes it from a new snapshot', async () => {
+    const first = await jobs({ ...env, EXPORT_PAGE_PAUSE_MS: '300', EXPORT_PAGE_SIZE: '2' });
     const start = await http('POST', `${qry.url}/v1/segments/${bavaria}/exports`, { fields: ['userId'] }, actor);
     const { exportId } = start.body;
     await eventually(
@@ -434,7 +448,7 @@ describe('a worker that stops mid-export', () => {
     expect(requeued).toMatchObject({ status: 'queued', error: expect.stringContaining('shutdown') });
     expect(await exportFilesOf(exportId)).toEqual([]);
 
-    const second = await query(env);
+    const second = await jobs(env);
     try {
       const done = await eventually(
         async () => {
@@ -442,7 +456,7 @@ describe('a worker that stops mid-export', () => {
           return s.status === 'completed' ? s : undefined;
         },
         30_000,
-        'job completed by the second worker',
+        'job completed by the second jobs process',
       );
       expect(done).toMatchObject({ rows: 30, total: 30, attempts: 1 });
       expect(done.error).toBeUndefined();
@@ -453,11 +467,11 @@ describe('a worker that stops mid-export', () => {
 });
 
 describe('expiry', () => {
-  /** A worker whose files expire about a second after they are finished. */
-  let worker: QueryService;
+  /** A jobs process whose files expire about a second after they are finished. */
+  let worker: JobsService;
 
   beforeAll(async () => {
-    worker = await query({ ...env, EXPORT_TTL_HOURS: '0.0003' });
+    worker = await jobs({ ...env, EXPORT_TTL_HOURS: '0.0003' });
   });
 
   afterAll(async () => {
@@ -504,7 +518,7 @@ describe('snapshot consistency', () => {
   let slow: QueryService;
 
   beforeAll(async () => {
-    slow = await query({ ...env, EXPORT_WORKER: 'false', EXPORT_PAGE_SIZE: '2', EXPORT_PAGE_PAUSE_MS: '700' });
+    slow = await query({ ...env, EXPORT_PAGE_SIZE: '2', EXPORT_PAGE_PAUSE_MS: '700' });
   });
 
   afterAll(async () => {
@@ -564,7 +578,7 @@ describe('a client that hangs up', () => {
   let slow: QueryService;
 
   beforeAll(async () => {
-    slow = await query({ ...env, EXPORT_WORKER: 'false', EXPORT_PAGE_SIZE: '2', EXPORT_PAGE_PAUSE_MS: '300' });
+    slow = await query({ ...env, EXPORT_PAGE_SIZE: '2', EXPORT_PAGE_PAUSE_MS: '300' });
   });
 
   afterAll(async () => {

@@ -26,7 +26,7 @@ afterAll(async () => {
 
 it('two indexers racing on the same users lose no update and count nothing twice', async () => {
   const env = baseEnv(prefix, { INDEXER_CONCURRENCY: '4' });
-  running.push(await indexer(env), await indexer({ ...env, INDEXER_MAINTENANCE: 'false' }));
+  running.push(await indexer(env), await indexer(env));
   // Every batch touches the same three users, so concurrent batches always contend.
   const users = ['hot-1', 'hot-2', 'hot-3'];
   const { batches, expected } = pageViewBatches(60, 30, users);

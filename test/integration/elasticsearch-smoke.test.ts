@@ -11,13 +11,14 @@ import {
   type ProfileDoc,
   type QueuedEvent,
 } from '@portrait/shared';
-import { applyRetention, refreshProfiles, SegmentRegistry } from '@portrait/indexer';
+import { applyRetention, refreshProfiles } from '@portrait/jobs';
 import {
   bootstrapIndices,
   createLogger,
   createSegmentChangesQueue,
   errors,
   readDefinition,
+  SegmentRegistry,
   type Client,
   type Redis,
 } from '@portrait/runtime';
@@ -266,7 +267,7 @@ it('creates monthly event indices from the template, behind the read alias, and 
   });
   await es.indices.refresh({ index: names.events });
   expect((await es.count({ index: names.events })).count).toBe(2);
-  const deleted = await applyRetention(es, prefix, 400, Date.now());
+  const deleted = await applyRetention({ es, prefix, retentionDays: 400, nowMs: Date.now() });
   expect(deleted).toEqual([names.eventsIndexFor(old)]);
   expect((await es.count({ index: names.events })).count).toBe(1);
 });
@@ -295,7 +296,17 @@ it('refreshes time-relative fields and segment membership of untouched profiles 
   await es.indices.refresh({ index: names.profiles });
   const before = await es.get<ProfileDoc>({ index: names.profiles, id: 'r-0' });
   expect(before._source!.behavior.counts.page_view.d7).toBe(1);
-  const report = await refreshProfiles(es, names.profiles, DEFAULT_PROFILE_OPTIONS, Date.now(), 10, logger, segments);
+  const refresh = () =>
+    refreshProfiles({
+      es,
+      alias: names.profiles,
+      profileOptions: DEFAULT_PROFILE_OPTIONS,
+      membership: segments,
+      pageSize: 10,
+      logger,
+      nowMs: Date.now(),
+    });
+  const report = await refresh();
   expect(report.refreshed).toBeGreaterThanOrEqual(25);
   expect(report.segmentChanges).toBe(25);
   const after = await es.get<ProfileDoc & { segments: string[] }>({ index: names.profiles, id: 'r-0' });
@@ -306,7 +317,7 @@ it('refreshes time-relative fields and segment membership of untouched profiles 
   expect(exits.filter((j) => j.name === 'exited' && j.data.segmentId === recent.segmentId)).toHaveLength(25);
   // A second pass finds nothing stale.
   await es.indices.refresh({ index: names.profiles });
-  expect((await refreshProfiles(es, names.profiles, DEFAULT_PROFILE_OPTIONS, Date.now(), 10, logger, segments)).scanned).toBe(0);
+  expect((await refresh()).scanned).toBe(0);
   await changes.obliterate({ force: true });
   await changes.close();
 });

@@ -1,5 +1,5 @@
 /**
- * Fuzzes every HTTP endpoint of ingest, indexer and query with hostile input from fast-check, on one fixed
+ * Fuzzes every HTTP endpoint of ingest, indexer, query and jobs with hostile input from fast-check, on one fixed
  * seed (printed): arbitrary JSON, valid requests with one thing mutated (wrong types, boundary numbers, huge
  * strings, lone surrogates, emoji, RTL marks, NUL, Object.prototype member names as keys and as values),
  * malformed JSON, wrong content types and encodings, odd path and query parameters.
@@ -48,12 +48,12 @@ const prefix = testPrefix('fuzz');
 const names = indexNames(prefix);
 let stack: Stack;
 let exportDir: string;
-const urls: Record<Service, string> = { ingest: '', indexer: '', query: '' };
+const urls: Record<Service, string> = { ingest: '', indexer: '', query: '', jobs: '' };
 
 // ---------------------------------------------------------------------------------------------------------
 // Requests, answers and the per-answer properties
 
-type Service = 'ingest' | 'indexer' | 'query';
+type Service = 'ingest' | 'indexer' | 'query' | 'jobs';
 
 interface Req {
   service: Service;
@@ -1214,7 +1214,7 @@ const exportsReq: fc.Arbitrary<Req> = fc.oneof(
 );
 
 // Health, readiness, metrics and unknown routes on every service.
-const SERVICES: Service[] = ['ingest', 'indexer', 'query'];
+const SERVICES: Service[] = ['ingest', 'indexer', 'query', 'jobs'];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
 const UNKNOWN_PATHS = [
   '/',
@@ -1471,6 +1471,7 @@ beforeAll(async () => {
   note(`stack started in ${Date.now() - started} ms`);
   urls.ingest = stack.ing.url;
   urls.indexer = stack.idx.url;
+  urls.jobs = stack.jobs.url;
   urls.query = stack.qry.url;
 
   // A few ordinary shoppers, so searches, segments and exports have members to work on.
@@ -1554,7 +1555,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stack) {
-    await Promise.all([stack.ing.stop(), stack.idx.stop(), stack.qry.stop()]);
+    await Promise.all([stack.ing.stop(), stack.idx.stop(), stack.qry.stop(), stack.jobs.stop()]);
     const exportsQueue = new Queue(queueNames().exports, { connection: stack.redis, prefix: bullPrefix(prefix) });
     await exportsQueue.obliterate({ force: true }).catch(() => undefined);
     await exportsQueue.close();
@@ -1585,7 +1586,7 @@ describe('hostile requests are answered below 500, every error as JSON with a st
   it('GET /v1/profiles/search with every parameter', () => fuzz('GET /v1/profiles/search', searchReq, RUNS.search, searchTable));
   it('every segment route', () => fuzz('segments', segmentsReq, RUNS.segments, segmentsTable));
   it('every export route', () => fuzz('exports', exportsReq, RUNS.exports));
-  it('/healthz, /readyz, /metrics and unknown routes on ingest, indexer and query', () => fuzz('ops', opsReq, RUNS.ops));
+  it('/healthz, /readyz, /metrics and unknown routes on ingest, indexer, query and jobs', () => fuzz('ops', opsReq, RUNS.ops));
 });
 
 // ---------------------------------------------------------------------------------------------------------

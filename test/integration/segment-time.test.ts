@@ -1,5 +1,5 @@
 /**
- * Relative-time segments move as time passes, with no event at all: the indexer's periodic
+ * Relative-time segments move as time passes, with no event at all: the jobs process's periodic
  * reconciliation takes a profile out once its last visit falls outside "the last day".
  */
 import type { Queue } from 'bullmq';

@@ -6,7 +6,7 @@ import { indexNames } from '@portrait/shared';
 import { createDeadLetterQueue, createIngestQueue, type Client, type DeadLetter, type IngestJobData, type Redis } from '@portrait/runtime';
 import { REPO_ROOT, baseEnv, cleanup, esClient, eventually, http, redisClient, testPrefix, type Env } from '../support/stack';
 
-// All three services as OS processes, SIGTERMed together while a client streams batches to ingest;
+// All four services as OS processes, SIGTERMed together while a client streams batches to ingest;
 // after a restart the stream finishes and every profile counter must be exact.
 
 const USERS = 40;
@@ -20,9 +20,9 @@ const KILL_AT = 0.3;
 /** How long a process may take to exit on its own after SIGTERM. */
 const EXIT_DEADLINE_MS = 20_000;
 
-type ServiceName = 'ingest' | 'indexer' | 'query';
-const SERVICES: ServiceName[] = ['ingest', 'indexer', 'query'];
-const PORT_VAR: Record<ServiceName, string> = { ingest: 'INGEST_PORT', indexer: 'INDEXER_PORT', query: 'QUERY_PORT' };
+type ServiceName = 'ingest' | 'indexer' | 'query' | 'jobs';
+const SERVICES: ServiceName[] = ['ingest', 'indexer', 'query', 'jobs'];
+const PORT_VAR: Record<ServiceName, string> = { ingest: 'INGEST_PORT', indexer: 'INDEXER_PORT', query: 'QUERY_PORT', jobs: 'JOBS_PORT' };
 
 interface Exit {
   code: number | null;

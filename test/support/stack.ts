@@ -5,6 +5,7 @@ import { createLogger, createEsClient, createRedis, deletePrefix, type Client, t
 import { loadIngestConfig, startIngest, type IngestService } from '@portrait/ingest';
 import { loadIndexerConfig, startIndexer, type IndexerService } from '@portrait/indexer';
 import { loadQueryConfig, startQuery, type QueryService } from '@portrait/query';
+import { loadJobsConfig, startJobs, type JobsService } from '@portrait/jobs';
 
 export const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9200';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -27,6 +28,7 @@ export function baseEnv(prefix: string, extra: Env = {}): Env {
     INGEST_PORT: '0',
     QUERY_PORT: '0',
     INDEXER_PORT: '0',
+    JOBS_PORT: '0',
     INDEXER_LOCK_MS: '3000',
     INDEXER_STALLED_CHECK_MS: '1000',
     INDEXER_RETRY_CAP_MS: '1000',
@@ -47,6 +49,10 @@ export function indexer(env: Env): Promise<IndexerService> {
 
 export function query(env: Env): Promise<QueryService> {
   return startQuery(loadQueryConfig(env), silent());
+}
+
+export function jobs(env: Env): Promise<JobsService> {
+  return startJobs(loadJobsConfig(env), silent());
 }
 
 /** An indexer in its own OS process, so a test can kill it outright. */
@@ -122,13 +128,14 @@ export async function http<T = any>(
   return { status: res.status, headers: res.headers, body: parsed as T };
 }
 
-/** Ingest, indexer and query in this process on one prefix, with the clients a test needs. */
+/** Ingest, indexer, query and jobs in this process on one prefix, with the clients a test needs. */
 export interface Stack {
   es: Client;
   redis: Redis;
   ing: IngestService;
   idx: IndexerService;
   qry: QueryService;
+  jobs: JobsService;
   /** Stops the services, then deletes everything the prefix created and closes the clients. */
   stop: () => Promise<void>;
 }
@@ -136,15 +143,16 @@ export interface Stack {
 export async function startStack(prefix: string, env: Env): Promise<Stack> {
   const es = esClient();
   const redis = redisClient();
-  const [ing, idx, qry] = await Promise.all([ingest(env), indexer(env), query(env)]);
+  const [ing, idx, qry, job] = await Promise.all([ingest(env), indexer(env), query(env), jobs(env)]);
   return {
     es,
     redis,
     ing,
     idx,
     qry,
+    jobs: job,
     stop: async () => {
-      await Promise.all([ing.stop(), idx.stop(), qry.stop()]);
+      await Promise.all([ing.stop(), idx.stop(), qry.stop(), job.stop()]);
       await cleanup(prefix, es, redis);
       await es.close();
       redis.disconnect();

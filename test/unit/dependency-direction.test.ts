@@ -29,6 +29,12 @@ describe('the direction of dependencies, enforced by lint', () => {
       await violations('services/query/src/x.ts', "import { startIndexer } from '@portrait/indexer';\nexport { startIndexer };\n"),
     ).toEqual([expect.stringContaining('services never import each other')]);
     expect(await violations('services/runtime/src/x.ts', "import { x } from '../../ingest/src/intake';\nexport { x };\n")).toHaveLength(1);
+    expect(
+      await violations('services/jobs/src/x.ts', "import { startQuery } from '@portrait/query';\nexport { startQuery };\n"),
+    ).toHaveLength(1);
+    expect(
+      await violations('services/indexer/src/x.ts', "import { handlers } from '../../jobs/src/handlers';\nexport { handlers };\n"),
+    ).toHaveLength(1);
     expect(await violations('services/query/src/x.ts', "import { Limits } from '@portrait/shared';\nexport { Limits };\n")).toEqual([]);
   });
 

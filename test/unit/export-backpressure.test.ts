@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { writeOrWait } from '../../services/query/src/exports/write-rows';
+import { writeOrWait } from '@portrait/runtime';
 
 /** A destination that holds every write until `release()` is called: the highWaterMark fills at once. */
 function slowSink(): { sink: Writable; written: string[]; release: () => void } {

@@ -11,8 +11,7 @@ import {
   toEventDoc,
   type QueuedEvent,
 } from '@portrait/shared';
-import { cappedBackoff } from '@portrait/runtime';
-import { classifyBulkItem } from '../../services/indexer/src/bulk';
+import { cappedBackoff, classifyBulkItem } from '@portrait/runtime';
 
 describe('buildProfileSearch', () => {
   it('turns filters into term/range filters and free text into simple_query_string over allowed fields only', () => {

@@ -22,20 +22,6 @@ export const IndexerEnv = CommonEnv.extend({
   INDEXER_CONFLICT_ROUNDS: envInt(1, 100).default(20),
   /** How long applied event ids are remembered per profile to drop redeliveries. */
   INDEXER_DEDUP_HORIZON_HOURS: envInt(1, 24 * 30).default(24),
-  /** How often time-relative fields are recomputed for profiles nobody touched. */
-  REFRESH_EVERY_MS: envInt(10_000, 86_400_000).default(3_600_000),
-  REFRESH_PAGE_SIZE: envInt(10, 10_000).default(1000),
-  EVENTS_RETENTION_DAYS: envInt(1, 3650).default(400),
-  /** How often every segment's materialized membership is reconciled (relative-time conditions drift). */
-  SEGMENT_RECONCILE_EVERY_MS: envInt(10_000, 86_400_000).default(600_000),
-  /** Profiles per page and passes per segment when backfilling or reconciling membership. */
-  SEGMENT_PAGE_SIZE: envInt(10, 10_000).default(1000),
-  SEGMENT_MAX_PASSES: envInt(1, 100).default(10),
-  /** Set false to run a process that only applies events (maintenance runs elsewhere). */
-  INDEXER_MAINTENANCE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
 });
 
 export type IndexerConfig = z.infer<typeof IndexerEnv>;

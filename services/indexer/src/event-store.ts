@@ -1,6 +1,5 @@
 import { indexNames, toEventDoc, type QueuedEvent } from '@portrait/shared';
-import type { Client, estypes } from '@portrait/runtime';
-import { bulkItemReason, classifyBulkItem, resultOf } from './bulk';
+import { bulkItemReason, classifyBulkItem, resultOf, type Client, type estypes } from '@portrait/runtime';
 
 export interface HistoryWriteReport {
   /** Ids of the events now in the history. */

@@ -1,6 +1,5 @@
-import { itemDocument, type QueuedItem } from '@portrait/shared';
-import type { Client, estypes } from '@portrait/runtime';
-import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
+import { TransientError, itemDocument, type QueuedItem } from '@portrait/shared';
+import { bulkItemReason, classifyBulkItem, resultOf, type Client, type estypes } from '@portrait/runtime';
 
 /**
  * Upserts catalogue items with external versioning: the item's own version (its updatedAt) decides,

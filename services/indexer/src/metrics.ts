@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from '@portrait/runtime';
+import { Counter, Gauge, Histogram, segmentChangesCounter, type Registry } from '@portrait/runtime';
 
 export function indexerMetrics(registry: Registry) {
   return {
@@ -41,17 +41,7 @@ export function indexerMetrics(registry: Registry) {
       help: 'Receive-to-applied delay of the newest event of the last batch',
       registers: [registry],
     }),
-    segmentChanges: new Counter({
-      name: 'portrait_segment_changes_total',
-      help: 'Segment entries and exits published',
-      labelNames: ['source'],
-      registers: [registry],
-    }),
-    refreshed: new Counter({
-      name: 'portrait_indexer_profiles_refreshed_total',
-      help: 'Profiles whose time-relative fields were recomputed',
-      registers: [registry],
-    }),
+    segmentChanges: segmentChangesCounter(registry),
   };
 }
 

@@ -4,6 +4,7 @@ import {
   EventsJobSchema,
   ItemsJobSchema,
   JobName,
+  TransientError,
   enrichEvent,
   itemsToEnrich,
   toIssues,
@@ -14,7 +15,6 @@ import {
   type StagesDone,
 } from '@portrait/shared';
 import { isConnectionError, type Logger } from '@portrait/runtime';
-import { TransientError } from './bulk';
 import type { Catalogue } from './catalogue';
 import type { Coalescer } from './coalescer';
 import type { EventStore, HistoryWriteReport } from './event-store';

@@ -4,16 +4,22 @@ import {
   evaluateMembership,
   foldEvents,
   recentChanges,
+  TransientError,
   type MembershipCatalog,
-  type MembershipFields,
-  type ProfileDoc,
   type ProfileOptions,
   type QueuedEvent,
   type SegmentChange,
+  type StoredProfile,
 } from '@portrait/shared';
-import { isConnectionError, type Client, type estypes } from '@portrait/runtime';
-import { bulkItemReason, classifyBulkItem, resultOf, TransientError } from './bulk';
-import type { Membership } from './segment-registry';
+import {
+  bulkItemReason,
+  classifyBulkItem,
+  isConnectionError,
+  resultOf,
+  type Client,
+  type estypes,
+  type Membership,
+} from '@portrait/runtime';
 
 export interface ProfileWriteReport {
   users: number;
@@ -42,7 +48,6 @@ interface Folded {
   events: QueuedEvent[];
 }
 
-export type StoredProfile = ProfileDoc & MembershipFields;
 type Stored = { doc?: StoredProfile; seqNo?: number; primaryTerm?: number };
 
 /**

@@ -1,12 +1,5 @@
 import { Worker } from 'bullmq';
-import {
-  DEFAULT_PROFILE_OPTIONS,
-  MaintenanceJob,
-  SegmentBackfillJobSchema,
-  indexNames,
-  queueNames,
-  type ProfileOptions,
-} from '@portrait/shared';
+import { indexNames, profileOptionsOf, queueNames, type ProfileOptions } from '@portrait/shared';
 import {
   bootstrapIndices,
   bullPrefix,
@@ -16,7 +9,6 @@ import {
   createEsClient,
   createIngestQueue,
   createLogger,
-  createMaintenanceQueue,
   createRedis,
   createSegmentChangesQueue,
   createRegistry,
@@ -27,6 +19,7 @@ import {
   listen,
   redisReady,
   closeRedis,
+  SegmentRegistry,
   type IngestJobData,
   type Logger,
 } from '@portrait/runtime';
@@ -37,10 +30,6 @@ import { indexerMetrics } from './metrics';
 import { applyEventGroups, processBatch, type EventGroup, type GroupResult } from './process-batch';
 import { Coalescer } from './coalescer';
 import { ProfileWriter } from './profile-writer';
-import { reconcileSegment } from './reconcile';
-import { refreshProfiles } from './refresh';
-import { SegmentRegistry } from './segment-registry';
-import { applyRetention } from './retention';
 
 export interface IndexerService {
   url: string;
@@ -48,17 +37,12 @@ export interface IndexerService {
 }
 
 export function profileOptions(config: IndexerConfig): ProfileOptions {
-  return {
-    ...DEFAULT_PROFILE_OPTIONS,
-    halfLifeDays: config.PROFILE_HALF_LIFE_DAYS,
-    baseCurrency: config.BASE_CURRENCY,
-    dedupHorizonMs: config.INDEXER_DEDUP_HORIZON_HOURS * 3_600_000,
-  };
+  return { ...profileOptionsOf(config), dedupHorizonMs: config.INDEXER_DEDUP_HORIZON_HOURS * 3_600_000 };
 }
 
 /**
- * Starts the indexer: BullMQ workers that fold ingest batches into profiles, plus the maintenance
- * worker (periodic refresh and retention). Stateless: run as many as the cluster can take.
+ * Starts the indexer: BullMQ workers that apply ingest batches (events folded into profiles, items into the
+ * catalogue), and nothing else; batch work runs in the jobs process. Stateless: run as many as the cluster can take.
  */
 export async function startIndexer(
   config: IndexerConfig,
@@ -79,11 +63,9 @@ export async function startIndexer(
     lifecycle.defer('redis', () => closeRedis(producer));
     const deadLetter = createDeadLetterQueue(producer, prefix);
     const ingestQueue = createIngestQueue(producer, prefix);
-    const maintenance = createMaintenanceQueue(producer, prefix);
     const segmentChanges = createSegmentChangesQueue(producer, prefix);
-    for (const q of [deadLetter, ingestQueue, maintenance, segmentChanges])
-      q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-    lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), maintenance.close(), segmentChanges.close()]));
+    for (const q of [deadLetter, ingestQueue, segmentChanges]) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+    lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), segmentChanges.close()]));
     const segments = new SegmentRegistry(es, names.segments, producer, prefix, segmentChanges, logger);
 
     const registry = createRegistry('indexer');
@@ -152,66 +134,6 @@ export async function startIndexer(
     });
     // Registered after the connections, so it runs before they close: finishes in-flight batches.
     lifecycle.defer('worker', () => worker.close(), 90_000);
-
-    if (config.INDEXER_MAINTENANCE) {
-      await maintenance.upsertJobScheduler(MaintenanceJob.refresh, { every: config.REFRESH_EVERY_MS }, { name: MaintenanceJob.refresh });
-      await maintenance.upsertJobScheduler(MaintenanceJob.retention, { every: 86_400_000 }, { name: MaintenanceJob.retention });
-      await maintenance.upsertJobScheduler(
-        MaintenanceJob.segmentReconcile,
-        { every: config.SEGMENT_RECONCILE_EVERY_MS },
-        { name: MaintenanceJob.segmentReconcile },
-      );
-      const reconcileOptions = { pageSize: config.SEGMENT_PAGE_SIZE, maxPasses: config.SEGMENT_MAX_PASSES };
-      const maintenanceConnection = createRedis(config.REDIS_URL, 'worker');
-      maintenanceConnection.on('error', () => undefined);
-      lifecycle.defer('maintenance connection', () => closeRedis(maintenanceConnection));
-      const maintenanceWorker = new Worker(
-        queueNames().maintenance,
-        async (job) => {
-          if (job.name === MaintenanceJob.refresh) {
-            const started = Date.now();
-            const report = await refreshProfiles(es, names.profiles, options, Date.now(), config.REFRESH_PAGE_SIZE, logger, segments, (r) =>
-              job.updateProgress({ ...r }),
-            );
-            metrics.refreshed.inc(report.refreshed);
-            metrics.segmentChanges.inc({ source: 'refresh' }, report.segmentChanges);
-            logger.info({ ...report, ms: Date.now() - started }, 'profile refresh done');
-            return report;
-          }
-          if (job.name === MaintenanceJob.segmentBackfill) {
-            const { segmentId } = SegmentBackfillJobSchema.parse(job.data);
-            const report = await reconcileSegment(es, names.profiles, segments, segmentId, reconcileOptions, logger, (r) =>
-              job.updateProgress({ ...r }),
-            );
-            metrics.segmentChanges.inc({ source: 'backfill' }, report.entered + report.exited);
-            logger.info(report, 'segment backfill done');
-            return report;
-          }
-          if (job.name === MaintenanceJob.segmentReconcile) {
-            const ids = [...(await segments.definitions()).keys(), ...(await segments.deletedIds())];
-            const reports = [];
-            for (const [done, segmentId] of ids.entries()) {
-              const report = await reconcileSegment(es, names.profiles, segments, segmentId, reconcileOptions, logger);
-              metrics.segmentChanges.inc({ source: 'reconcile' }, report.entered + report.exited);
-              if (report.scanned > 0) reports.push(report);
-              await job.updateProgress({ segments: ids.length, done: done + 1 });
-            }
-            logger.info({ segments: ids.length, changed: reports }, 'segment reconciliation done');
-            return { segments: ids.length, changed: reports };
-          }
-          if (job.name === MaintenanceJob.retention) {
-            const deleted = await applyRetention(es, prefix, config.EVENTS_RETENTION_DAYS, Date.now());
-            if (deleted.length > 0) logger.info({ deleted }, 'expired event indices deleted');
-            return { deleted };
-          }
-          return undefined;
-        },
-        // Two at once, so a segment backfill does not wait behind a long refresh; both write conditionally.
-        { connection: maintenanceConnection, prefix: bullPrefix(prefix), concurrency: 2, lockDuration: 120_000 },
-      );
-      maintenanceWorker.on('error', (err) => logger.error({ err: err.message }, 'maintenance worker error'));
-      lifecycle.defer('maintenance worker', () => maintenanceWorker.close());
-    }
 
     const { app, finish } = createApp({
       logger,

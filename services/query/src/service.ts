@@ -13,6 +13,10 @@ import {
   listen,
   redisReady,
   closeRedis,
+  createExportsQueue,
+  exportMetrics,
+  ExportAudit,
+  ExportFiles,
   whenRedisReady,
   type Logger,
 } from '@portrait/runtime';
@@ -20,7 +24,7 @@ import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
 import { MembershipJobs, SegmentAnalytics, SegmentStore, segmentRoutes } from './segments';
-import { ExportAudit, ExportFiles, ExportJobs, createExportsQueue, exportMetrics, exportRoutes, startExportWorker } from './exports';
+import { ExportJobs, exportRoutes } from './exports';
 
 export interface QueryService {
   url: string;
@@ -66,31 +70,24 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     }
     const audit = new ExportAudit(es, names.exports);
     const metrics = exportMetrics(registry);
-    const exportDeps = {
-      es,
-      profiles: names.profiles,
-      audit,
-      metrics,
-      logger,
-      pageSize: config.EXPORT_PAGE_SIZE,
-      pauseMs: config.EXPORT_PAGE_PAUSE_MS,
-    };
     app.use(
       exportRoutes({
         store: segments,
+        // Export jobs are queued here and run by the jobs process; their files are served from EXPORT_DIR.
         jobs: new ExportJobs({ audit, queue: exportsQueue, redis, files, prefix: config.PORTRAIT_PREFIX, metrics, logger }),
-        stream: { ...exportDeps, maxRows: config.EXPORT_STREAM_MAX_ROWS },
+        stream: {
+          es,
+          profiles: names.profiles,
+          audit,
+          metrics,
+          logger,
+          pageSize: config.EXPORT_PAGE_SIZE,
+          pauseMs: config.EXPORT_PAGE_PAUSE_MS,
+          maxRows: config.EXPORT_STREAM_MAX_ROWS,
+        },
         defaultCallingCode: config.EXPORT_DEFAULT_CALLING_CODE,
       }),
     );
-    if (config.EXPORT_WORKER) {
-      const worker = startExportWorker(
-        { ...exportDeps, files, redis, prefix: config.PORTRAIT_PREFIX, ttlMs: config.EXPORT_TTL_HOURS * 3_600_000 },
-        { redisUrl: config.REDIS_URL, concurrency: config.EXPORT_CONCURRENCY, sweepEveryMs: config.EXPORT_SWEEP_EVERY_MS },
-      );
-      // Registered after the connections, so it runs before they close: running jobs go back on the queue.
-      lifecycle.defer('export worker', () => worker.close(), 60_000);
-    }
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
     lifecycle.defer('http', () => http.close());

@@ -9,3 +9,6 @@ export * from './queues';
 export * from './migrate';
 export * from './pit-walk';
 export * from './dataset';
+export * from './bulk';
+export * from './segment-registry';
+export * from './exports';

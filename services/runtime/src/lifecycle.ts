@@ -1,4 +1,5 @@
-import type { Logger } from './logger';
+import { ConfigError, PortraitError } from '@portrait/shared';
+import { createLogger, type Logger } from './logger';
 
 type Cleanup = { name: string; run: () => Promise<unknown> | unknown; timeoutMs: number };
 
@@ -63,4 +64,29 @@ export function stopOnSignals(stop: () => Promise<void>, logger: Logger, graceMs
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+}
+
+export interface ServiceEntry<C extends { LOG_LEVEL: string }> {
+  name: string;
+  loadConfig: () => C;
+  start: (config: C, logger: Logger) => Promise<{ stop: () => Promise<void> }>;
+  /** How long a stop may take after a signal before the process exits anyway. */
+  graceMs?: number;
+}
+
+/**
+ * A service's `main`: parses its configuration before anything connects, starts it, and stops it on
+ * SIGINT/SIGTERM. A bad configuration or a failed start exits 1 with the reason (the list of bad variables).
+ */
+export function runService<C extends { LOG_LEVEL: string }>(entry: ServiceEntry<C>): void {
+  const main = async (): Promise<void> => {
+    const config = entry.loadConfig();
+    const logger = createLogger(entry.name, config.LOG_LEVEL);
+    const service = await entry.start(config, logger);
+    stopOnSignals(service.stop, logger, entry.graceMs);
+  };
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof ConfigError || error instanceof PortraitError ? error.message : (error as Error).stack}\n`);
+    process.exit(1);
+  });
 }

@@ -9,3 +9,13 @@ export function createRegistry(service: string): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'portrait_' });
   return registry;
 }
+
+/** Segment entries and exits published, by what caused them: `events` (the indexer), `backfill`, `reconcile`, `refresh` (the jobs). */
+export function segmentChangesCounter(registry: Registry): Counter<'source'> {
+  return new Counter({
+    name: 'portrait_segment_changes_total',
+    help: 'Segment entries and exits published',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+}

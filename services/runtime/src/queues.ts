@@ -1,5 +1,14 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { queueNames, type DeadLetter, type ExportJobData, type IngestJobData, type SegmentChange } from '@portrait/shared';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import {
+  JOBS,
+  queueNames,
+  type DeadLetter,
+  type ExportJobData,
+  type IngestJobData,
+  type JobKind,
+  type JobPayload,
+  type SegmentChange,
+} from '@portrait/shared';
 
 // The payload contracts live in shared (zod schemas); re-exported for the services that only need their types.
 export type { DeadLetter, EventsJob, IngestJobData, ItemsJob, StagesDone } from '@portrait/shared';
@@ -49,6 +58,17 @@ export function createMaintenanceQueue(connection: ConnectionOptions, prefix: st
     prefix: bullPrefix(prefix),
     defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: 100, removeOnFail: 100 },
   });
+}
+
+/**
+ * Queues a batch job for the jobs process under its name from shared's `JOBS`, its payload parsed with the
+ * schema the handler parses it with.
+ */
+export function addJob<K extends JobKind>(queue: Queue, kind: K, data: JobPayload<K>, opts?: JobsOptions): Promise<Job> {
+  const spec = JOBS[kind];
+  const expected = queueNames()[spec.queue];
+  if (queue.name !== expected) throw new Error(`${kind} jobs go on the ${expected} queue, not on ${queue.name}`);
+  return queue.add(spec.name, spec.payload.parse(data), opts);
 }
 
 /** Delay before retry `attemptsMade` (1-based): 500 ms doubling, capped. */

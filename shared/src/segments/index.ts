@@ -1,6 +1,6 @@
 export { SEGMENT_FIELDS, OPERATORS, fieldSpec, closeFields, type FieldKind, type FieldSpec, type Operator } from './fields';
 export * from './types';
-export { SEGMENT_LIMITS, SegmentDefinitionSchema, parseSegmentDefinition } from './schema';
+export { SEGMENT_LIMITS, SegmentDefinitionSchema, definitionOrThrow, parseSegmentDefinition } from './schema';
 export { compileSegment, type EsQuery } from './compile';
 export { segmentPredicate } from './predicate';
 export { parseIsoDate } from './bounds';
@@ -17,4 +17,5 @@ export {
   type PreparedSegments,
   type SegmentChange,
   type SegmentRecord,
+  type StoredProfile,
 } from './membership';

@@ -1,3 +1,4 @@
+import type { ProfileDoc } from '../profile/types';
 import { segmentPredicate } from './predicate';
 import { parseSegmentDefinition } from './schema';
 import type { SegmentDefinition } from './types';
@@ -31,6 +32,9 @@ export interface MembershipFields {
   /** Recent transitions, kept so a publish lost to a crash can be sent again (stored, not indexed). */
   segmentOutbox?: SegmentChange[];
 }
+
+/** A profile document as stored: the derived profile and its membership. */
+export type StoredProfile = ProfileDoc & MembershipFields;
 
 /** How long, and how many, transitions a profile keeps for re-publication. */
 export const OUTBOX_LIMITS = { retentionMs: 24 * 3_600_000, maxEntries: 50 } as const;

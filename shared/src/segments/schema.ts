@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BEHAVIOUR_TYPES } from '../events';
-import type { Issue } from '../errors';
+import { ValidationError, type Issue } from '../errors';
 import type { Checked } from '../intake';
 import { WINDOWS_DAYS } from '../profile/options';
 import { formatPath } from '../validation';
@@ -386,6 +386,13 @@ export function parseSegmentDefinition(raw: unknown, base: Path = ['definition']
     return { ok: false, issues: issues.map((i): Issue => ({ path: formatPath([...base, ...i.path]), reason: i.reason })) };
   }
   return { ok: true, value: structuredClone(raw) as SegmentDefinition };
+}
+
+/** A definition that validates, or a 400 with the path of every offending node (`definition.and.2.field`). */
+export function definitionOrThrow(raw: unknown): SegmentDefinition {
+  const parsed = parseSegmentDefinition(raw);
+  if (!parsed.ok) throw new ValidationError('invalid segment definition', parsed.issues);
+  return parsed.value;
 }
 
 /** The same validation as a zod schema, to embed in request schemas (a segment's `definition`). */

@@ -1,13 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
-import { ConflictError, ExportJob, GoneError, UnavailableError } from '@portrait/shared';
-import type { Logger, Redis } from '@portrait/runtime';
-import type { ExportAudit } from './audit';
-import type { ExportFiles } from './files';
-import type { ExportMetrics } from './metrics';
-import { newRecord, type ExportPlan } from './plan';
-import { CANCEL_KEY_TTL_SECONDS, cancelKey, type ExportProgress, type ExportsQueue } from './queue';
-import type { ExportRecord, ExportStatus } from './record';
+import {
+  ConflictError,
+  ExportProgressSchema,
+  GoneError,
+  UnavailableError,
+  exportCancelKey,
+  newRecord,
+  type ExportPlan,
+  type ExportRecord,
+  type ExportStatus,
+} from '@portrait/shared';
+import {
+  addJob,
+  type ExportAudit,
+  type ExportFiles,
+  type ExportMetrics,
+  type ExportsQueue,
+  type Logger,
+  type Redis,
+} from '@portrait/runtime';
+
+/** How long a cancel request is kept: longer than any export runs. */
+const CANCEL_KEY_TTL_SECONDS = 7 * 86_400;
 
 export interface ExportJobsDeps {
   audit: ExportAudit;
@@ -44,7 +59,7 @@ export class ExportJobs {
     });
     await this.deps.audit.create(record);
     try {
-      await this.deps.queue.add(ExportJob.run, { exportId }, { jobId: exportId });
+      await addJob(this.deps.queue, 'exportRun', { exportId }, { jobId: exportId });
     } catch (error) {
       this.deps.logger.error({ err: error, exportId }, 'could not queue an export job');
       await this.deps.audit
@@ -66,9 +81,9 @@ export class ExportJobs {
     if (record.status === 'running' && record.kind === 'job') {
       // The job reports every page; the record is written less often.
       const job = await this.deps.queue.getJob(exportId).catch(() => undefined);
-      const live = job?.progress as Partial<ExportProgress> | undefined;
-      if (live && typeof live.rows === 'number') progress = { rows: live.rows, total: live.total ?? record.total };
-      cancelRequested = (await this.deps.redis.exists(cancelKey(this.deps.prefix, exportId)).catch(() => 0)) === 1;
+      const live = ExportProgressSchema.safeParse(job?.progress);
+      if (live.success) progress = live.data;
+      cancelRequested = (await this.deps.redis.exists(exportCancelKey(this.deps.prefix, exportId)).catch(() => 0)) === 1;
     }
     if (record.status === 'completed') progress = { rows: record.rows, total: record.total ?? record.rows };
     const percent = progress.total
@@ -92,7 +107,7 @@ export class ExportJobs {
     if (record.kind === 'stream') throw new ConflictError(`export ${exportId} was streamed; it has no job to cancel and no file to delete`);
     const at = new Date().toISOString();
     if (record.status === 'queued' || record.status === 'running') {
-      await this.deps.redis.set(cancelKey(this.deps.prefix, exportId), actor, 'EX', CANCEL_KEY_TTL_SECONDS);
+      await this.deps.redis.set(exportCancelKey(this.deps.prefix, exportId), actor, 'EX', CANCEL_KEY_TTL_SECONDS);
       if (record.status === 'queued') {
         // Removing fails when a worker has just taken the job: it then sees the cancel flag.
         await this.deps.queue

@@ -1,12 +1,21 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { IdSchema, ValidationError, parseExportRequest, parseOrThrow, toIssues, type ExportRequest, type Issue } from '@portrait/shared';
+import {
+  EXPORT_STATUSES,
+  IdSchema,
+  ValidationError,
+  parseExportRequest,
+  parseOrThrow,
+  planExport,
+  toIssues,
+  type ExportRecord,
+  type ExportRequest,
+  type Issue,
+} from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
 import type { SegmentStore } from '../segments';
 import type { ExportJobs, ExportView } from './jobs';
-import { planExport } from './plan';
-import type { ExportRecord, ExportStatus } from './record';
 import { streamExport, type StreamDeps, type StreamStart } from './stream';
 
 /** Who is exporting. Required on every call that exports or removes data; API keys will replace it. */
@@ -21,10 +30,9 @@ const Actor = z
   .max(200, 'must be at most 200 characters')
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
-const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'expired', 'deleted'] as const satisfies readonly ExportStatus[];
 const ListQuery = z.strictObject({
   segmentId: IdSchema.optional(),
-  status: z.enum(STATUSES).optional(),
+  status: z.enum(EXPORT_STATUSES).optional(),
   actor: z.string().min(1).max(200).optional(),
   size: z.coerce.number().int().min(1).max(500).default(50),
 });

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { LimitExceededError } from '@portrait/shared';
-import type { Client, Logger } from '@portrait/runtime';
-import type { ExportAudit } from './audit';
-import type { ExportMetrics } from './metrics';
-import { encoderOf, memberQuery, newRecord, fetchOf, type ExportPlan } from './plan';
-import type { ExportRecord } from './record';
-import { Snapshot } from './snapshot';
-import { writeRows } from './write-rows';
+import { LimitExceededError, encoderOf, fetchOf, memberQuery, newRecord, type ExportPlan, type ExportRecord } from '@portrait/shared';
+import { Snapshot, writeRows, type Client, type ExportAudit, type ExportMetrics, type Logger } from '@portrait/runtime';
 
 export interface StreamDeps {
   es: Client;

@@ -2,31 +2,18 @@ import {
   BREAKDOWNS,
   HIDDEN_SOURCE_PATHS,
   NotFoundError,
-  ValidationError,
   compileSegment,
   parseSegmentDefinition,
   segmentPredicate,
   type Breakdown,
   type ProfileDoc,
+  type SegmentDefinition,
 } from '@portrait/shared';
 import { errors, withEs, type Client, type estypes } from '@portrait/runtime';
 import type { PublicProfile } from '../profiles';
 import type { Segment } from './store';
 
-type Parsed = ReturnType<typeof parseSegmentDefinition>;
-export type Definition = Extract<Parsed, { ok: true }>['value'];
-
-/** Validates a definition, answering 400 with the path of every offending node. */
-export function definitionOrThrow(raw: unknown): Definition {
-  const parsed = parseSegmentDefinition(raw);
-  if (!parsed.ok) {
-    throw new ValidationError(
-      'invalid segment definition',
-      parsed.issues.map((i) => ({ ...i, path: i.path.startsWith('definition') ? i.path : `definition.${i.path}` })),
-    );
-  }
-  return parsed.value;
-}
+export type Definition = SegmentDefinition;
 
 /** Live answers about segments, computed from the profile index at the moment of the call. */
 export class SegmentAnalytics {

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import { MaintenanceJob, segmentsGenerationKey } from '@portrait/shared';
-import { withEs, withRedis, type Client, type Redis } from '@portrait/runtime';
+import { segmentsGenerationKey } from '@portrait/shared';
+import { addJob, withEs, withRedis, type Client, type Redis } from '@portrait/runtime';
 import type { Segment } from './store';
 
 export interface MembershipStatus {
@@ -12,9 +12,9 @@ export interface MembershipStatus {
 }
 
 /**
- * Keeps materialized membership moving with segment changes: after a save or delete it tells the indexers
- * to reload definitions (a Redis generation counter) and queues the segment's backfill, a reconciliation
- * job on the maintenance queue that the indexer runs with progress.
+ * Keeps materialized membership moving with segment changes: after a save or delete it tells the profile
+ * writers to reload definitions (a Redis generation counter) and queues the segment's backfill, a
+ * reconciliation job on the maintenance queue that the jobs process runs with progress.
  */
 export class MembershipJobs {
   constructor(
@@ -36,7 +36,7 @@ export class MembershipJobs {
     const jobId = MembershipJobs.jobId(segment);
     await withRedis(async () => {
       await this.redis.incr(segmentsGenerationKey(this.prefix));
-      await this.maintenance.add(MaintenanceJob.segmentBackfill, { segmentId: segment.segmentId }, { jobId, attempts: 5 });
+      await addJob(this.maintenance, 'segmentBackfill', { segmentId: segment.segmentId }, { jobId, attempts: 5 });
     });
     return jobId;
   }

@@ -1,8 +1,8 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { BREAKDOWNS, IdSchema, parseOrThrow, type Breakdown } from '@portrait/shared';
+import { BREAKDOWNS, IdSchema, definitionOrThrow, parseOrThrow, type Breakdown } from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
-import { definitionOrThrow, type SegmentAnalytics } from './analytics';
+import type { SegmentAnalytics } from './analytics';
 import type { MembershipJobs } from './membership';
 import type { SegmentStore } from './store';
 

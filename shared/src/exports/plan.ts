@@ -1,33 +1,29 @@
+import { compileSegment, definitionOrThrow, type EsQuery, type SegmentDefinition } from '../segments';
 import {
-  compileSegment,
   exportDocValueFields,
-  exportEncoder,
-  exportQuery,
   exportSourcePaths,
   exportsContactData,
   resolveExportFields,
   type ExportContext,
-  type ExportEncoder,
   type ExportField,
-  type ExportRequest,
-} from '@portrait/shared';
-import type { estypes } from '@portrait/runtime';
-import { definitionOrThrow, type Definition, type Segment } from '../segments';
+} from './fields';
+import { exportQuery, type ExportRequest } from './request';
 import type { ExportKind, ExportRecord, ExportStatus } from './record';
+import { exportEncoder, type ExportEncoder } from './rows';
 
 /** Everything an export needs decided before it reads a profile. */
 export interface ExportPlan {
   segmentId: string;
   segmentName: string;
   segmentVersion: number;
-  definition: Definition;
+  definition: SegmentDefinition;
   request: ExportRequest;
   columns: ExportField[];
   context: ExportContext;
 }
 
 export function planExport(
-  segment: Pick<Segment, 'segmentId' | 'name' | 'version' | 'definition'>,
+  segment: { segmentId: string; name: string; version: number; definition: unknown },
   request: ExportRequest,
   defaultCallingCode?: string,
 ): ExportPlan {
@@ -57,8 +53,8 @@ export function planOfRecord(record: ExportRecord): ExportPlan {
 }
 
 /** Members of the segment who gave the required consents, with relative dates resolved at `nowMs`. */
-export function memberQuery(plan: ExportPlan, nowMs: number): estypes.QueryDslQueryContainer {
-  return exportQuery(compileSegment(plan.definition, nowMs), plan.request.consent) as estypes.QueryDslQueryContainer;
+export function memberQuery(plan: ExportPlan, nowMs: number): EsQuery {
+  return exportQuery(compileSegment(plan.definition, nowMs), plan.request.consent);
 }
 
 /** What to read per member: doc values only when they serve every column (fast), else `_source` paths. */

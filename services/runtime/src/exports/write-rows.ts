@@ -1,6 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { ExportEncoder } from '@portrait/shared';
-import type { ExportFetch } from './plan';
+import type { ExportEncoder, ExportFetch } from '@portrait/shared';
 import type { Snapshot } from './snapshot';
 
 /** Writes `chunk`, waiting for 'drain' when the destination is full; false once it was closed or failed. */

@@ -1,22 +1,42 @@
 import type { WriteStream } from 'node:fs';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ExportJob, ExportJobSchema, NotFoundError, ValidationError, queueNames } from '@portrait/shared';
-import { bullPrefix, closeRedis, createRedis, type Client, type Logger, type Redis } from '@portrait/runtime';
-import type { ExportAudit } from './audit';
-import type { ExportFiles } from './files';
-import type { ExportMetrics } from './metrics';
-import { encoderOf, memberQuery, planOfRecord, fetchOf } from './plan';
-import { cancelKey, createExportsQueue, type ExportProgress, type ExportQueueData, type ExportsQueue } from './queue';
-import { FINAL_STATUSES } from './record';
-import { Snapshot } from './snapshot';
-import { writeRows } from './write-rows';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import {
+  FINAL_STATUSES,
+  NotFoundError,
+  ValidationError,
+  encoderOf,
+  exportCancelKey,
+  fetchOf,
+  memberQuery,
+  planOfRecord,
+  type ExportProgress,
+} from '@portrait/shared';
+import {
+  Snapshot,
+  writeRows,
+  type Client,
+  type ExportAudit,
+  type ExportFiles,
+  type ExportMetrics,
+  type Logger,
+  type Redis,
+} from '@portrait/runtime';
+import type { Handler } from '../handler';
 
-export interface ExportWorkerDeps {
+export interface ExportRunOptions {
+  exportId: string;
+  /** The BullMQ job: progress, attempts, and moving it back to the queue on shutdown. */
+  job: Job;
+  /** The worker's lock token, to move the job. */
+  token: string | undefined;
+  /** True once the process is stopping: the export stops at its next page and goes back on the queue. */
+  stopping: () => boolean;
   es: Client;
+  /** The profile alias. */
   profiles: string;
   audit: ExportAudit;
   files: ExportFiles;
-  /** For cancel flags. */
+  /** Where cancel requests are flagged. */
   redis: Redis;
   prefix: string;
   ttlMs: number;
@@ -28,8 +48,6 @@ export interface ExportWorkerDeps {
 
 /** The audit record is brought up to date at most this often while a job runs (the job's progress every page). */
 const RECORD_PROGRESS_EVERY_MS = 2000;
-/** A partial file nobody wrote to for this long (or the TTL, if longer) belongs to a process that died. */
-const STALE_PARTIAL_MS = 3_600_000;
 
 export type ExportJobResult =
   { outcome: 'completed'; rows: number; total: number; fileBytes: number } | { outcome: 'cancelled' | 'skipped'; status?: string };
@@ -39,17 +57,9 @@ export type ExportJobResult =
  * complete, progress reported every page. Between pages it checks the cancel flag (then removes the
  * partial file) and whether the process is stopping (then puts the job back, to start over elsewhere).
  */
-export async function runExportJob(
-  deps: ExportWorkerDeps,
-  job: Job<ExportQueueData>,
-  token: string | undefined,
-  stopping: () => boolean,
-): Promise<ExportJobResult> {
-  const data = ExportJobSchema.safeParse(job.data);
-  if (!data.success) throw new UnrecoverableError(`export job ${job.id} has no valid exportId: ${JSON.stringify(job.data)}`);
-  const { exportId } = data.data;
-  const { audit, files, logger } = deps;
-  const cancelRequested = async (): Promise<boolean> => (await deps.redis.exists(cancelKey(deps.prefix, exportId))) === 1;
+export async function runExportJob(options: ExportRunOptions): Promise<ExportJobResult> {
+  const { exportId, job, token, stopping, audit, files, logger } = options;
+  const cancelRequested = async (): Promise<boolean> => (await options.redis.exists(exportCancelKey(options.prefix, exportId))) === 1;
 
   let record;
   try {
@@ -61,7 +71,7 @@ export async function runExportJob(
   if (FINAL_STATUSES.includes(record.status)) return { outcome: 'skipped', status: record.status };
   if (await cancelRequested()) {
     await audit.transition(exportId, ['queued', 'running'], { status: 'cancelled', finishedAt: new Date().toISOString() });
-    deps.metrics.exports.inc({ kind: 'job', format: record.format, outcome: 'cancelled' });
+    options.metrics.exports.inc({ kind: 'job', format: record.format, outcome: 'cancelled' });
     return { outcome: 'cancelled' };
   }
   let plan;
@@ -93,15 +103,15 @@ export async function runExportJob(
   let out: WriteStream | undefined;
   let renamed = false;
   try {
-    snapshot = await Snapshot.open(deps.es, deps.profiles, memberQuery(plan, at.getTime()), at);
+    snapshot = await Snapshot.open(options.es, options.profiles, memberQuery(plan, at.getTime()), at);
     const total = snapshot.total;
     await audit.patch(exportId, { snapshotAt: at.toISOString(), total, fileName });
     await job.updateProgress({ rows: 0, total } satisfies ExportProgress);
     out = await files.openPartial(fileName);
     let recorded = Date.now();
     const result = await writeRows(snapshot, encoder, out, {
-      pageSize: deps.pageSize,
-      pauseMs: deps.pauseMs,
+      pageSize: options.pageSize,
+      pauseMs: options.pauseMs,
       fetch: fetchOf(plan),
       shouldStop: async () => (stopping() ? 'shutdown' : (await cancelRequested()) ? 'cancelled' : undefined),
       onPage: async (rows) => {
@@ -112,12 +122,12 @@ export async function runExportJob(
         }
       },
     });
-    deps.metrics.rows.inc({ kind: 'job' }, result.rows);
+    options.metrics.rows.inc({ kind: 'job' }, result.rows);
 
     if (result.stopped === 'cancelled' || (!result.stopped && (await cancelRequested()))) {
       await files.discard(out, fileName);
       await audit.transition(exportId, ['running'], { status: 'cancelled', rows: result.rows, finishedAt: new Date().toISOString() });
-      deps.metrics.exports.inc({ kind: 'job', format: plan.request.format, outcome: 'cancelled' });
+      options.metrics.exports.inc({ kind: 'job', format: plan.request.format, outcome: 'cancelled' });
       logger.info({ exportId, rows: result.rows, total }, 'export cancelled; partial file removed');
       return { outcome: 'cancelled' };
     }
@@ -142,7 +152,7 @@ export async function runExportJob(
       rows: result.rows,
       fileBytes,
       finishedAt: finishedAt.toISOString(),
-      expiresAt: new Date(finishedAt.getTime() + deps.ttlMs).toISOString(),
+      expiresAt: new Date(finishedAt.getTime() + options.ttlMs).toISOString(),
     });
     if (!done.ok) {
       // Someone settled it meanwhile (cancelled, or deleted): the file must not outlive that.
@@ -150,8 +160,8 @@ export async function runExportJob(
       return { outcome: 'skipped', status: done.record.status };
     }
     await job.updateProgress({ rows: result.rows, total } satisfies ExportProgress);
-    deps.metrics.exports.inc({ kind: 'job', format: plan.request.format, outcome: 'completed' });
-    deps.metrics.seconds.observe({ kind: 'job' }, (Date.now() - started) / 1000);
+    options.metrics.exports.inc({ kind: 'job', format: plan.request.format, outcome: 'completed' });
+    options.metrics.seconds.observe({ kind: 'job' }, (Date.now() - started) / 1000);
     logger.info({ exportId, rows: result.rows, total, fileBytes }, 'export completed');
     return { outcome: 'completed', rows: result.rows, total, fileBytes };
   } catch (error) {
@@ -168,7 +178,7 @@ export async function runExportJob(
           : { status: 'queued', rows: 0, error: `attempt ${job.attemptsMade + 1} failed (${message}); it will be retried` },
       )
       .catch((e: unknown) => logger.error({ err: e, exportId }, 'could not record a failed export'));
-    if (last) deps.metrics.exports.inc({ kind: 'job', format: plan.request.format, outcome: 'failed' });
+    if (last) options.metrics.exports.inc({ kind: 'job', format: plan.request.format, outcome: 'failed' });
     logger.warn({ exportId, err: message, attempt: job.attemptsMade + 1, last }, 'export job failed');
     throw error;
   } finally {
@@ -176,61 +186,22 @@ export async function runExportJob(
   }
 }
 
-/** Deletes the files of completed exports past their expiry (status `expired`), and stale partial files. */
-export async function sweepExpired(
-  deps: Pick<ExportWorkerDeps, 'audit' | 'files' | 'ttlMs' | 'logger'>,
-  nowMs: number,
-): Promise<{ expired: string[]; partials: string[] }> {
-  const expired: string[] = [];
-  for (const record of await deps.audit.expired(nowMs)) {
-    if (record.fileName) await deps.files.remove(record.fileName);
-    const moved = await deps.audit.transition(record.exportId, ['completed'], { status: 'expired' });
-    if (moved.ok) expired.push(record.exportId);
-  }
-  const partials = await deps.files.removeStalePartials(Math.max(deps.ttlMs, STALE_PARTIAL_MS), nowMs);
-  if (expired.length > 0 || partials.length > 0) deps.logger.info({ expired, partials }, 'expired export files deleted');
-  return { expired, partials };
-}
-
-export interface ExportWorkerOptions {
-  redisUrl: string;
-  concurrency: number;
-  sweepEveryMs: number;
-}
-
-/**
- * The export worker inside the query process, and the repeatable sweep (one per interval across all
- * processes). `close()` asks running jobs to stop at their next page (they are put back on the queue)
- * and waits for them.
- */
-export function startExportWorker(deps: ExportWorkerDeps, options: ExportWorkerOptions): { close: () => Promise<void> } {
-  // A worker connection waits for Redis instead of failing, so the service starts (and serves profiles) without it.
-  const connection = createRedis(options.redisUrl, 'worker');
-  connection.on('error', () => undefined);
-  const scheduler: ExportsQueue = createExportsQueue(connection, deps.prefix);
-  scheduler.on('error', () => undefined);
-  const scheduled = scheduler
-    .upsertJobScheduler('export-sweep', { every: options.sweepEveryMs }, { name: ExportJob.sweep, data: {} })
-    .catch((err: unknown) => deps.logger.error({ err }, 'could not schedule the export sweep'));
-  let stopping = false;
-  const worker = new Worker<ExportQueueData>(
-    queueNames().exports,
-    (job, token) => (job.name === ExportJob.sweep ? sweepExpired(deps, Date.now()) : runExportJob(deps, job, token, () => stopping)),
-    { connection, prefix: bullPrefix(deps.prefix), concurrency: options.concurrency },
-  );
-  worker.on('error', (err) => deps.logger.error({ err: err.message }, 'export worker error'));
-  let closing: Promise<void> | undefined;
-  return {
-    close: () =>
-      (closing ??= (async () => {
-        stopping = true;
-        try {
-          await worker.close();
-          await scheduled;
-          await scheduler.close();
-        } finally {
-          await closeRedis(connection);
-        }
-      })()),
-  };
-}
+/** Writes one audience export file, queued by the query service's `POST /v1/segments/:id/exports`. */
+export const exportRun: Handler<'exportRun'> = ({ data, job, token, stopping, deps }) =>
+  runExportJob({
+    exportId: data.exportId,
+    job,
+    token,
+    stopping,
+    es: deps.es,
+    profiles: deps.names.profiles,
+    audit: deps.audit,
+    files: deps.files,
+    redis: deps.redis,
+    prefix: deps.config.PORTRAIT_PREFIX,
+    ttlMs: deps.config.EXPORT_TTL_HOURS * 3_600_000,
+    pageSize: deps.config.EXPORT_PAGE_SIZE,
+    pauseMs: deps.config.EXPORT_PAGE_PAUSE_MS,
+    metrics: deps.metrics.exports,
+    logger: deps.logger,
+  });

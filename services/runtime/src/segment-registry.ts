@@ -9,9 +9,12 @@ import {
   type SegmentDefinition,
   type SegmentRecord,
 } from '@portrait/shared';
-import { publishSegmentChanges, type Client, type Logger, type Redis } from '@portrait/runtime';
+import type { Client } from './elasticsearch';
+import type { Logger } from './logger';
+import { publishSegmentChanges } from './queues';
+import type { Redis } from './redis';
 
-/** What profile writers need to keep segment membership current: the segments as of now, and a way to publish transitions. */
+/** What profile writers (the indexer's fold, the jobs' refresh and reconciliation) need to keep segment membership current: the segments as of now, and a way to publish transitions. */
 export interface Membership {
   catalog(nowMs: number): Promise<MembershipCatalog>;
   /** Current definitions of the active segments, for compiling reconciliation queries. */

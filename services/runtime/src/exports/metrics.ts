@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from '@portrait/runtime';
+import { Counter, Histogram, type Registry } from '../metrics';
 
 export interface ExportMetrics {
   exports: Counter<'kind' | 'format' | 'outcome'>;

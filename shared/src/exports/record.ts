@@ -1,10 +1,12 @@
-import type { ExportConsent, ExportField, ExportFormat } from '@portrait/shared';
+import type { ExportField } from './fields';
+import type { ExportConsent, ExportFormat } from './request';
 
 /**
  * `queued` → `running` → `completed` → (`expired` | `deleted`), or `failed` / `cancelled`. Streamed exports
  * go `running` → `completed` (or `cancelled` when the client hung up, `failed`).
  */
-export type ExportStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'expired' | 'deleted';
+export const EXPORT_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'expired', 'deleted'] as const;
+export type ExportStatus = (typeof EXPORT_STATUSES)[number];
 export type ExportKind = 'stream' | 'job';
 
 /** One export: the audit record and, for jobs, their status. Stored in `<prefix>-exports`. */

@@ -1,6 +1,5 @@
-import { NotFoundError } from '@portrait/shared';
-import { errors, withEs, type Client, type estypes } from '@portrait/runtime';
-import type { ExportRecord, ExportStatus } from './record';
+import { NotFoundError, type ExportRecord, type ExportStatus } from '@portrait/shared';
+import { errors, withEs, type Client, type estypes } from '../elasticsearch';
 
 const CONFLICT_ROUNDS = 10;
 

@@ -1,8 +1,5 @@
-import { compileSegment, evaluateMembership, type SegmentChange, type SegmentDefinition } from '@portrait/shared';
-import { pointInTimePages, type Client, type estypes, type Logger } from '@portrait/runtime';
-import { conditionalWrites } from './bulk';
-import type { StoredProfile } from './profile-writer';
-import type { Membership } from './segment-registry';
+import { compileSegment, evaluateMembership, type SegmentChange, type SegmentDefinition, type StoredProfile } from '@portrait/shared';
+import { conditionalWrites, pointInTimePages, type Client, type estypes, type Logger, type Membership } from '@portrait/runtime';
 
 export interface ReconcileReport {
   segmentId: string;
@@ -20,10 +17,18 @@ export interface ReconcileReport {
 }
 
 export interface ReconcileOptions {
+  es: Client;
+  /** The profile alias. */
+  alias: string;
+  /** The saved segments, and where entries and exits are published. */
+  membership: Membership;
+  segmentId: string;
   pageSize: number;
   /** Passes before giving up on a profile set that keeps changing (the periodic reconciliation goes on later). */
   maxPasses: number;
+  logger: Logger;
   now?: () => number;
+  onProgress?: (report: ReconcileReport & { pending?: number }) => Promise<void> | void;
 }
 
 /**
@@ -37,15 +42,8 @@ export interface ReconcileOptions {
  * starts from a fresh refresh; passes repeat until one finds nothing to fix. So a concurrent write never
  * loses its update, and the membership converges even while events keep arriving.
  */
-export async function reconcileSegment(
-  es: Client,
-  alias: string,
-  membership: Membership,
-  segmentId: string,
-  options: ReconcileOptions,
-  logger: Logger,
-  onProgress?: (report: ReconcileReport & { pending?: number }) => Promise<void> | void,
-): Promise<ReconcileReport> {
+export async function reconcileSegment(options: ReconcileOptions): Promise<ReconcileReport> {
+  const { es, alias, membership, segmentId, logger, onProgress } = options;
   const now = options.now ?? Date.now;
   const report: ReconcileReport = { segmentId, passes: 0, scanned: 0, entered: 0, exited: 0, conflicts: 0, failed: 0, converged: false };
   const only = new Set([segmentId]);

@@ -1,5 +1,5 @@
-import { withEs, type Client, type estypes } from '@portrait/runtime';
-import type { ExportFetch } from './plan';
+import type { EsQuery, ExportFetch } from '@portrait/shared';
+import { withEs, type Client, type estypes } from '../elasticsearch';
 
 /** How long Elasticsearch keeps the point in time between two pages (a slow reader extends it each page). */
 const KEEP_ALIVE = '5m';
@@ -20,7 +20,9 @@ export class Snapshot {
     readonly at: Date,
   ) {}
 
-  static async open(es: Client, index: string, query: estypes.QueryDslQueryContainer, at: Date): Promise<Snapshot> {
+  /** `members` is the plain JSON query shared's compilers build (`memberQuery`). */
+  static async open(es: Client, index: string, members: EsQuery, at: Date): Promise<Snapshot> {
+    const query = members as estypes.QueryDslQueryContainer;
     const pit = await withEs(() => es.openPointInTime({ index, keep_alive: KEEP_ALIVE }));
     try {
       const res = await withEs(() => es.search({ pit: { id: pit.id, keep_alive: KEEP_ALIVE }, query, size: 0, track_total_hits: true }));

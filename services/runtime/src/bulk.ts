@@ -1,5 +1,5 @@
 import type { SegmentChange } from '@portrait/shared';
-import type { Client, estypes } from '@portrait/runtime';
+import type { Client, estypes } from './elasticsearch';
 
 export type ItemFate = 'ok' | 'conflict' | 'transient' | 'permanent';
 
@@ -24,8 +24,6 @@ export function resultOf(entry: Partial<Record<estypes.BulkOperationType, estype
   if (!item) throw new Error('bulk response entry without an operation');
   return item;
 }
-
-export { TransientError } from '@portrait/shared';
 
 export interface ConditionalWriteResult {
   written: number;

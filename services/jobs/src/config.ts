@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { CommonEnv, envInt, parseEnv } from '@portrait/shared';
+import { ExportEnv } from '@portrait/runtime';
+
+export const JobsEnv = CommonEnv.extend({
+  /** Port of the health/metrics endpoint. */
+  JOBS_PORT: envInt(0, 65535).default(3004),
+  JOBS_HOST: z.string().default('127.0.0.1'),
+  /** How often time-relative fields are recomputed for profiles nobody touched. */
+  REFRESH_EVERY_MS: envInt(10_000, 86_400_000).default(3_600_000),
+  REFRESH_PAGE_SIZE: envInt(10, 10_000).default(1000),
+  EVENTS_RETENTION_DAYS: envInt(1, 3650).default(400),
+  /** How often every segment's materialized membership is reconciled (relative-time conditions drift). */
+  SEGMENT_RECONCILE_EVERY_MS: envInt(10_000, 86_400_000).default(600_000),
+  /** Profiles per page and passes per segment when backfilling or reconciling membership. */
+  SEGMENT_PAGE_SIZE: envInt(10, 10_000).default(1000),
+  SEGMENT_MAX_PASSES: envInt(1, 100).default(10),
+  /** Where export files are written (the query service serves them from there), and the walk's page size and pause. */
+  ...ExportEnv,
+  /** Export files are deleted this long after they were finished. */
+  EXPORT_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
+  /** How often expired export files are swept. */
+  EXPORT_SWEEP_EVERY_MS: envInt(1000, 86_400_000).default(600_000),
+  /** Export jobs run at once per process. */
+  EXPORT_CONCURRENCY: envInt(1, 16).default(1),
+});
+
+export type JobsConfig = z.infer<typeof JobsEnv>;
+
+export function loadJobsConfig(env: Record<string, string | undefined> = process.env): JobsConfig {
+  return parseEnv(JobsEnv, env);
+}

@@ -1,0 +1,47 @@
+import type { Job } from 'bullmq';
+import type { IndexNames, JobKind, JobPayload, ProfileOptions } from '@portrait/shared';
+import type { Client, ExportAudit, ExportFiles, Logger, Redis, SegmentRegistry } from '@portrait/runtime';
+import type { JobsConfig } from './config';
+import type { JobsMetrics } from './metrics';
+
+/** What every handler may use: the process's clients, settings and metrics. */
+export interface JobsDeps {
+  config: JobsConfig;
+  es: Client;
+  /** Flags other processes set for a running job (an export's cancel request). */
+  redis: Redis;
+  names: IndexNames;
+  /** The saved segments, for evaluating and publishing membership. */
+  segments: SegmentRegistry;
+  profileOptions: ProfileOptions;
+  audit: ExportAudit;
+  files: ExportFiles;
+  metrics: JobsMetrics;
+  logger: Logger;
+}
+
+/** One run of a job, as its handler sees it. */
+export interface JobContext<K extends JobKind> {
+  /** The payload, parsed with the job's schema in shared's `JOBS`. */
+  data: JobPayload<K>;
+  /** The BullMQ job: progress, attempts made, and moving it back to the queue. */
+  job: Job;
+  /** The worker's lock on the job, needed to move it. */
+  token: string | undefined;
+  /** True once the process is stopping: a handler that can stop early does so and puts its job back. */
+  stopping: () => boolean;
+  deps: JobsDeps;
+}
+
+export type Handler<K extends JobKind> = (context: JobContext<K>) => Promise<unknown>;
+
+export interface JobEntry<K extends JobKind> {
+  run: Handler<K>;
+  /** A scheduled job's interval: one run per interval however many jobs processes there are. Unset: a producer queues it. */
+  every?: (config: JobsConfig) => number;
+  /** The scheduler's id in Redis where it predates the registry; the job's name otherwise. */
+  schedulerId?: string;
+}
+
+/** One entry per job kind: the compiler refuses a kind without a handler. */
+export type Handlers = { [K in JobKind]: JobEntry<K> };

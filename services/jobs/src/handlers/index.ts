@@ -1,0 +1,22 @@
+import type { Handlers } from '../handler';
+import { exportRun } from './export-run';
+import { exportSweep } from './export-sweep';
+import { refresh } from './refresh';
+import { retention } from './retention';
+import { segmentBackfill } from './segment-backfill';
+import { segmentReconcile } from './segment-reconcile';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Every job the jobs process runs, by its kind in shared's `JOBS` (which names its queue, job name and payload
+ * schema). A new job is its `JOBS` entry, its handler file in this folder, and its line here.
+ */
+export const handlers = {
+  refresh: { run: refresh, every: (config) => config.REFRESH_EVERY_MS },
+  retention: { run: retention, every: () => DAY_MS },
+  segmentBackfill: { run: segmentBackfill },
+  segmentReconcile: { run: segmentReconcile, every: (config) => config.SEGMENT_RECONCILE_EVERY_MS },
+  exportRun: { run: exportRun },
+  exportSweep: { run: exportSweep, every: (config) => config.EXPORT_SWEEP_EVERY_MS, schedulerId: 'export-sweep' },
+} satisfies Handlers;

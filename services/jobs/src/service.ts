@@ -1,0 +1,110 @@
+import type { Queue } from 'bullmq';
+import { indexNames, profileOptionsOf, type JobQueue } from '@portrait/shared';
+import {
+  bootstrapIndices,
+  closeRedis,
+  createApp,
+  createEsClient,
+  createExportsQueue,
+  createLogger,
+  createMaintenanceQueue,
+  createRedis,
+  createRegistry,
+  createSegmentChangesQueue,
+  esReady,
+  ExportAudit,
+  ExportFiles,
+  Gauge,
+  Lifecycle,
+  listen,
+  redisReady,
+  SegmentRegistry,
+  waitForEs,
+  type Logger,
+} from '@portrait/runtime';
+import type { JobsConfig } from './config';
+import type { JobsDeps } from './handler';
+import { handlers } from './handlers';
+import { jobsMetrics } from './metrics';
+import { scheduleJobs } from './schedules';
+import { startWorkers, workerSettings } from './workers';
+
+export interface JobsService {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts the jobs process: the batch work that is not "apply these events" (profile refresh, retention,
+ * segment backfill and reconciliation, audience export files), one BullMQ worker per queue handing each job
+ * to its handler in `handlers/`, and the schedulers of the periodic jobs. Any number may run side by side.
+ */
+export async function startJobs(config: JobsConfig, logger: Logger = createLogger('jobs', config.LOG_LEVEL)): Promise<JobsService> {
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const prefix = config.PORTRAIT_PREFIX;
+    const names = indexNames(prefix);
+    const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 60_000 });
+    lifecycle.defer('elasticsearch', () => es.close());
+    await waitForEs(es, config.ES_URL, config.ES_WAIT_SECONDS * 1000, (msg) => logger.info(msg));
+    const bootstrap = await bootstrapIndices(es, prefix);
+    for (const outdated of bootstrap.outdated) logger.warn(outdated, 'index is older than its definition; run the migration');
+
+    const redis = createRedis(config.REDIS_URL, 'worker');
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+    lifecycle.defer('redis', () => closeRedis(redis));
+    const queues: Record<JobQueue, Queue> = {
+      maintenance: createMaintenanceQueue(redis, prefix),
+      exports: createExportsQueue(redis, prefix),
+    };
+    const segmentChanges = createSegmentChangesQueue(redis, prefix);
+    const all = [...Object.values(queues), segmentChanges];
+    for (const q of all) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+    lifecycle.defer('queues', () => Promise.all(all.map((q) => q.close())));
+
+    const registry = createRegistry('jobs');
+    const metrics = jobsMetrics(registry);
+    new Gauge({
+      name: 'portrait_jobs_waiting',
+      help: 'Batch jobs waiting for a worker, by queue',
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        for (const [name, queue] of Object.entries(queues)) this.set({ queue: name }, await queue.getWaitingCount().catch(() => -1));
+      },
+    });
+
+    const files = new ExportFiles(config.EXPORT_DIR, prefix);
+    await files.ensureDir();
+    const deps: JobsDeps = {
+      config,
+      es,
+      redis,
+      names,
+      segments: new SegmentRegistry(es, names.segments, redis, prefix, segmentChanges, logger),
+      profileOptions: profileOptionsOf(config),
+      audit: new ExportAudit(es, names.exports),
+      files,
+      metrics,
+      logger,
+    };
+    const workers = startWorkers({ redisUrl: config.REDIS_URL, prefix, settings: workerSettings(config), handlers, deps });
+    // Registered after the connections, so it runs before they close: a running export goes back on the queue.
+    lifecycle.defer('workers', () => workers.close(), 60_000);
+    const scheduled = await scheduleJobs(queues, handlers, config);
+
+    const { app, finish } = createApp({
+      logger,
+      registry,
+      readiness: { redis: () => redisReady(redis), elasticsearch: () => esReady(es) },
+    });
+    finish();
+    const http = await listen(app, config.JOBS_PORT, config.JOBS_HOST);
+    lifecycle.defer('http', () => http.close());
+    logger.info({ url: http.url, scheduled }, 'jobs running');
+    return { url: http.url, stop: () => lifecycle.stop() };
+  } catch (error) {
+    await lifecycle.stop();
+    throw error;
+  }
+}
