@@ -217,6 +217,11 @@ export async function startIndexer(
       logger,
       registry,
       readiness: { redis: () => redisReady(producer), elasticsearch: () => esReady(es) },
+      api: {
+        title: 'Portrait indexer',
+        description: 'Folds queued events into profiles; its HTTP port serves operations only.',
+        routes: [],
+      },
     });
     finish();
     const http = await listen(app, config.INDEXER_PORT, config.INDEXER_HOST);

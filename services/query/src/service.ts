@@ -16,6 +16,7 @@ import {
   whenRedisReady,
   type Logger,
 } from '@portrait/runtime';
+import { QUERY_API } from './api';
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
@@ -43,6 +44,7 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
       logger,
       registry,
       readiness: { elasticsearch: () => esReady(es), redis: () => redisReady(redis) },
+      api: QUERY_API,
     });
     const names = indexNames(config.PORTRAIT_PREFIX);
     app.use(queryRoutes(new Profiles(es, names.profiles)));

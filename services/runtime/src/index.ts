@@ -8,3 +8,4 @@ export * from './bootstrap';
 export * from './queues';
 export * from './migrate';
 export * from './pit-walk';
+export * from './api-docs';

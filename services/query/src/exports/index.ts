@@ -1,4 +1,4 @@
-export { exportRoutes, ACTOR_HEADER } from './routes';
+export { exportRoutes } from './routes';
 export { ExportAudit } from './audit';
 export { ExportFiles } from './files';
 export { ExportJobs } from './jobs';
