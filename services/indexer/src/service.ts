@@ -30,6 +30,7 @@ import {
   type IngestJobData,
   type Logger,
 } from '@portrait/runtime';
+import { INDEXER_API } from '@portrait/shared';
 import { Catalogue } from './catalogue';
 import type { IndexerConfig } from './config';
 import { EventStore } from './event-store';
@@ -217,11 +218,7 @@ export async function startIndexer(
       logger,
       registry,
       readiness: { redis: () => redisReady(producer), elasticsearch: () => esReady(es) },
-      api: {
-        title: 'Portrait indexer',
-        description: 'Folds queued events into profiles; its HTTP port serves operations only.',
-        routes: [],
-      },
+      api: INDEXER_API,
     });
     finish();
     const http = await listen(app, config.INDEXER_PORT, config.INDEXER_HOST);

@@ -76,7 +76,9 @@ export function buildOpenApiDocument(api: ApiDescription): OpenApiDocument {
       responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b))),
     });
   }
-  const document = new OpenApiGeneratorV31([...registry.definitions, ...schemas]).generateDocument({
+  // Wrapped: a bare zod object has a `type` of its own, which the generator would take for a definition's.
+  const named = schemas.map((schema) => ({ type: 'schema' as const, schema }));
+  const document = new OpenApiGeneratorV31([...registry.definitions, ...named]).generateDocument({
     openapi: '3.1.0',
     info: {
       title: api.title,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { json, type ApiRoute } from './route';
+import { json, type ApiDescription, type ApiRoute } from './route';
 
 /** The routes every service has (`createApp` in services/runtime registers them). */
 
@@ -69,3 +69,10 @@ export const HEALTH_ROUTES: readonly ApiRoute[] = [
     errors: [],
   },
 ];
+
+/** The indexer serves only the routes above. */
+export const INDEXER_API: ApiDescription = {
+  title: 'Portrait indexer',
+  description: 'Folds queued events into profiles; its HTTP port serves operations only.',
+  routes: [],
+};
