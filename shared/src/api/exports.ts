@@ -113,7 +113,7 @@ const fileContent = {
   'text/csv': {
     schema: z.string(),
     examples: {
-      csv: { summary: 'CSV', value: 'userId,emailSha256\r\nalice,2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90\r\n' },
+      csv: { summary: 'CSV', value: 'userId,emailSha256\nalice,2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90\n' },
     },
   },
   'application/x-ndjson': {
