@@ -98,7 +98,14 @@ function jsonHtml(value: unknown, indent = ''): string {
   return `{\n${lines.join(',\n')}\n${indent}}`;
 }
 
-const pre = (value: unknown): string => `<pre>${jsonHtml(value)}</pre>`;
+/** A schema: a link when it only names a component, else its JSON. */
+function pre(value: unknown): string {
+  const ref = (value as { $ref?: unknown } | null)?.$ref;
+  if (typeof ref === 'string' && Object.keys(value as object).length === 1 && anchor(ref)) {
+    return `<p><a href="#${escape(anchor(ref))}">${escape(ref.split('/').pop()!)}</a></p>`;
+  }
+  return `<pre>${jsonHtml(value)}</pre>`;
+}
 
 interface Operation {
   operationId?: string;
@@ -128,7 +135,7 @@ function mediaHtml(content: Record<string, Media> | undefined): string {
 const examplePre = (value: unknown): string =>
   typeof value === 'string' ? `<pre>${escape(value)}</pre>` : `<pre>${escape(JSON.stringify(value, null, 2))}</pre>`;
 
-function operationHtml(method: string, path: string, op: Operation): string {
+function operationHtml(method: string, path: string, op: Operation, errors: Record<string, { description?: string }>): string {
   const id = `op-${op.operationId ?? `${method}-${path}`}`;
   const params = op.parameters ?? [];
   const paramRows = params
@@ -140,7 +147,10 @@ function operationHtml(method: string, path: string, op: Operation): string {
     .join('');
   const responses = Object.entries(op.responses ?? {})
     .map(([status, r]) => {
-      if (r.$ref) return `<li><b>${escape(status)}</b> <a href="#${escape(anchor(r.$ref))}">${escape(r.$ref.split('/').pop()!)}</a></li>`;
+      if (r.$ref) {
+        const name = r.$ref.split('/').pop()!;
+        return `<li><b>${escape(status)}</b> ${prose(errors[name]?.description)} (<a href="#${escape(anchor(r.$ref))}">${escape(name)}</a>)</li>`;
+      }
       const headers = r.headers ? `<p>Headers:</p>${pre(r.headers)}` : '';
       return `<li><b>${escape(status)}</b> ${prose(r.description)}${headers}${mediaHtml(r.content)}</li>`;
     })
@@ -186,22 +196,25 @@ export function renderDocsPage(document: OpenApiDocument): string {
           .join('')}</ul></li>`,
     )
     .join('');
+  const components = document.components ?? {};
+  const errors = (components.responses ?? {}) as Record<
+    string,
+    { description?: string; headers?: unknown; content?: Record<string, Media> }
+  >;
   const body = tags
     .map(
       (tag) =>
         `<h2>${escape(tag)}</h2>${ops
           .filter((o) => o.tag === tag)
-          .map((o) => operationHtml(o.method, o.path, o.op))
+          .map((o) => operationHtml(o.method, o.path, o.op, errors))
           .join('')}`,
     )
     .join('');
-  const components = document.components ?? {};
-  const errorResponses = Object.entries(
-    (components.responses ?? {}) as Record<string, { description?: string; content?: Record<string, Media> }>,
-  )
+  const errorResponses = Object.entries(errors)
     .map(
       ([name, r]) =>
-        `<section id="responses-${escape(name)}"><h3>${escape(name)}</h3><p>${prose(r.description)}</p>${mediaHtml(r.content)}</section>`,
+        `<section id="responses-${escape(name)}"><h3>${escape(name)}</h3><p>${prose(r.description)}</p>` +
+        `${r.headers ? `<p>Headers:</p>${pre(r.headers)}` : ''}${mediaHtml(r.content)}</section>`,
     )
     .join('');
   const schemas = Object.entries(components.schemas ?? {})
@@ -211,7 +224,10 @@ export function renderDocsPage(document: OpenApiDocument): string {
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
     `<title>${escape(info.title)}</title><style>${STYLE}</style></head><body>` +
-    `<h1>${escape(info.title)}</h1><p>${prose(info.description)}</p><p>OpenAPI ${escape(document.openapi)}: <a href="openapi.json">openapi.json</a></p>` +
+    `<h1>${escape(info.title)}</h1>${(info.description ?? '')
+      .split(/\n\n+/)
+      .map((para) => `<p>${prose(para)}</p>`)
+      .join('')}<p>OpenAPI ${escape(document.openapi)}: <a href="openapi.json">openapi.json</a></p>` +
     `<nav><ul>${nav}</ul></nav>${body}<h2>Error answers</h2>${errorResponses}<h2>Schemas</h2>${schemas}</body></html>`
   );
 }
