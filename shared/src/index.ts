@@ -16,3 +16,4 @@ export * from './segments';
 export * from './exports';
 export * from './own';
 export * from './queues';
+export * from './api';

@@ -21,8 +21,20 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Queue } from 'bullmq';
-import { BEHAVIOUR_TYPES, EXPORT_FIELD_NAMES, indexNames, queueNames } from '@portrait/shared';
-import { bullPrefix, createDeadLetterQueue, createIngestQueue } from '@portrait/runtime';
+import {
+  BEHAVIOUR_TYPES,
+  EXPORT_FIELD_NAMES,
+  HEALTH_ROUTES,
+  INDEXER_API,
+  JOBS_API,
+  INGEST_API,
+  buildOpenApiDocument,
+  indexNames,
+  queueNames,
+  type ApiDescription,
+} from '@portrait/shared';
+import { bullPrefix, createDeadLetterQueue, createIngestQueue, documentedRoutes } from '@portrait/runtime';
+import { QUERY_API } from '../../services/query/src/api';
 import { baseEnv, cleanup, esClient, eventually, redisClient, startStack, testPrefix, type Stack } from '../support/stack';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_201);
@@ -188,8 +200,12 @@ async function exercise(req: Req): Promise<Res | undefined> {
   }
   checkAnswer(req, res);
   recordAccepted(req, res);
+  fuzzedRoutes[req.service].add(req.route);
   return res;
 }
+
+/** Route templates requested, per service ("POST /v1/events"): every described one must be among them. */
+const fuzzedRoutes: Record<Service, Set<string>> = { ingest: new Set(), indexer: new Set(), query: new Set(), jobs: new Set() };
 
 /**
  * An fc.assert over one endpoint family that never stops early: findings are collected, not thrown.
@@ -1213,8 +1229,12 @@ const exportsReq: fc.Arbitrary<Req> = fc.oneof(
   },
 );
 
-// Health, readiness, metrics and unknown routes on every service.
+// Health, readiness, metrics, the API document and page, and unknown routes on every service.
 const SERVICES: Service[] = ['ingest', 'indexer', 'query', 'jobs'];
+const OPS_PATHS = HEALTH_ROUTES.map((r) => r.path);
+const opsTable: Req[] = SERVICES.flatMap((service) =>
+  OPS_PATHS.map((p) => ({ service, method: 'GET', route: `GET ${p}`, path: p, label: p })),
+);
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
 const UNKNOWN_PATHS = [
   '/',
@@ -1239,7 +1259,7 @@ const UNKNOWN_PATHS = [
 ];
 const opsReq: fc.Arbitrary<Req> = fc.oneof(
   fc
-    .tuple(fc.constantFrom(...SERVICES), fc.constantFrom('/healthz', '/readyz', '/metrics'), fc.constantFrom('GET', 'GET', 'HEAD'))
+    .tuple(fc.constantFrom(...SERVICES), fc.constantFrom(...OPS_PATHS), fc.constantFrom('GET', 'GET', 'HEAD'))
     .map(([service, p, method]) => ({ service, method, route: `${method} ${p}`, path: p, label: p })),
   fc
     .tuple(
@@ -1586,13 +1606,25 @@ describe('hostile requests are answered below 500, every error as JSON with a st
   it('GET /v1/profiles/search with every parameter', () => fuzz('GET /v1/profiles/search', searchReq, RUNS.search, searchTable));
   it('every segment route', () => fuzz('segments', segmentsReq, RUNS.segments, segmentsTable));
   it('every export route', () => fuzz('exports', exportsReq, RUNS.exports));
-  it('/healthz, /readyz, /metrics and unknown routes on ingest, indexer, query and jobs', () => fuzz('ops', opsReq, RUNS.ops));
+  it('/healthz, /readyz, /metrics, /openapi.json, /docs and unknown routes on ingest, indexer, query and jobs', () =>
+    fuzz('ops', opsReq, RUNS.ops, opsTable));
 });
 
 // ---------------------------------------------------------------------------------------------------------
 // Properties (3) and (4)
 
 describe('after the fuzz run', () => {
+  it("has requested every route of every service's API document", () => {
+    const described: Record<Service, ApiDescription> = { ingest: INGEST_API, indexer: INDEXER_API, query: QUERY_API, jobs: JOBS_API };
+    const missed = SERVICES.flatMap((service) =>
+      documentedRoutes(buildOpenApiDocument({ ...described[service], routes: [...HEALTH_ROUTES, ...described[service].routes] }))
+        .map((r) => `${r.method} ${r.path}`)
+        .filter((route) => !fuzzedRoutes[service].has(route))
+        .map((route) => `${service} ${route}`),
+    );
+    expect(missed).toEqual([]);
+  });
+
   it('every service is still up and ready', async () => {
     for (const service of SERVICES) {
       for (const p of ['/healthz', '/readyz']) {

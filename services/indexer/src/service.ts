@@ -23,6 +23,7 @@ import {
   type IngestJobData,
   type Logger,
 } from '@portrait/runtime';
+import { INDEXER_API } from '@portrait/shared';
 import { Catalogue } from './catalogue';
 import type { IndexerConfig } from './config';
 import { EventStore } from './event-store';
@@ -139,6 +140,7 @@ export async function startIndexer(
       logger,
       registry,
       readiness: { redis: () => redisReady(producer), elasticsearch: () => esReady(es) },
+      api: INDEXER_API,
     });
     finish();
     const http = await listen(app, config.INDEXER_PORT, config.INDEXER_HOST);

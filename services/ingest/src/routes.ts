@@ -1,16 +1,16 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import {
+  EventBatchBody,
   IdSchema,
-  Limits,
+  ItemBatchBody,
   ValidationError,
   checkEvent,
   checkItem,
   eventSchemas,
   parseOrThrow,
   type EventRules,
+  type EventBatchAnswerShape,
   type IncomingEvent,
-  type Issue,
   type QueuedItem,
   type TimeBounds,
 } from '@portrait/shared';
@@ -27,18 +27,7 @@ export interface RouteOptions {
   now?: () => number;
 }
 
-type BatchResult =
-  { index: number; status: 'accepted' | 'duplicate'; eventId: string } | { index: number; status: 'rejected'; issues: Issue[] };
-
-const BatchBody = z.strictObject({
-  events: z
-    .array(z.unknown())
-    .min(1, 'send at least one event')
-    .max(Limits.maxBatchEvents, `at most ${Limits.maxBatchEvents} events per batch; split larger batches`),
-});
-const ItemBatchBody = z.strictObject({
-  items: z.array(z.unknown()).min(1, 'send at least one item').max(Limits.maxBatchItems, `at most ${Limits.maxBatchItems} items per batch`),
-});
+type BatchResult = EventBatchAnswerShape['results'][number];
 
 const pathId = (req: Request, what: string): string => parseOrThrow(IdSchema, req.params.id, `${what} id`, ['params', 'id']);
 
@@ -71,7 +60,7 @@ export function ingestRoutes(options: RouteOptions): Router {
 
   router.post('/v1/events/batch', ...large, async (req, res) => {
     const received = now();
-    const body = parseOrThrow(BatchBody, req.body, 'batch');
+    const body = parseOrThrow(EventBatchBody, req.body, 'batch');
     const results: BatchResult[] = [];
     const valid: { index: number; event: IncomingEvent }[] = [];
     body.events.forEach((raw, index) => {

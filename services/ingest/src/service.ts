@@ -14,6 +14,7 @@ import {
   closeRedis,
   type Logger,
 } from '@portrait/runtime';
+import { INGEST_API } from '@portrait/shared';
 import type { IngestConfig } from './config';
 import { Intake } from './intake';
 import { ingestRoutes } from './routes';
@@ -62,6 +63,7 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
       logger,
       registry,
       readiness: { redis: () => redisReady(redis), elasticsearch: () => esReady(es) },
+      api: INGEST_API,
     });
     app.use(
       ingestRoutes({

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { indexNames, profileOptionsOf, type JobQueue } from '@portrait/shared';
+import { JOBS_API, indexNames, profileOptionsOf, type JobQueue } from '@portrait/shared';
 import {
   bootstrapIndices,
   closeRedis,
@@ -96,6 +96,7 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
     const { app, finish } = createApp({
       logger,
       registry,
+      api: JOBS_API,
       readiness: { redis: () => redisReady(redis), elasticsearch: () => esReady(es) },
     });
     finish();

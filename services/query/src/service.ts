@@ -20,6 +20,7 @@ import {
   whenRedisReady,
   type Logger,
 } from '@portrait/runtime';
+import { QUERY_API } from './api';
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
@@ -47,6 +48,7 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
       logger,
       registry,
       readiness: { elasticsearch: () => esReady(es), redis: () => redisReady(redis) },
+      api: QUERY_API,
     });
     const names = indexNames(config.PORTRAIT_PREFIX);
     app.use(queryRoutes(new Profiles(es, names.profiles)));

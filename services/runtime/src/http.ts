@@ -4,7 +4,15 @@ import type { Server, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { Histogram, type Registry } from 'prom-client';
-import { PortraitError, UnsupportedMediaTypeError, type Issue } from '@portrait/shared';
+import {
+  HEALTH_ROUTES,
+  PortraitError,
+  UnsupportedMediaTypeError,
+  buildOpenApiDocument,
+  type ApiDescription,
+  type Issue,
+} from '@portrait/shared';
+import { documentedRoutes, registeredRoutes, renderDocsPage, routeMismatch } from './api-docs';
 import type { Logger } from './logger';
 
 export type ReadinessCheck = () => Promise<boolean>;
@@ -16,12 +24,17 @@ export interface AppOptions {
   readiness: Record<string, ReadinessCheck>;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
+  /**
+   * The service's routes, served as OpenAPI at /openapi.json and as a page at /docs (the routes every
+   * service has are added). `finish()` throws when the routes registered and the ones described differ.
+   */
+  api?: ApiDescription;
 }
 
 /**
  * An Express app with what every Portrait service has: request ids, structured access logs,
- * strict JSON parsing, /healthz, /readyz and /metrics. Routes are added by the caller, then `finish()`
- * adds the 404 and error handlers.
+ * strict JSON parsing, /healthz, /readyz, /metrics, /openapi.json and /docs. Routes are added by the
+ * caller, then `finish()` checks that they are the ones described and adds the 404 and error handlers.
  */
 export function createApp(options: AppOptions): { app: Express; finish: () => void } {
   const app = express();
@@ -74,7 +87,32 @@ export function createApp(options: AppOptions): { app: Express; finish: () => vo
     res.send(await options.registry.metrics());
   });
 
+  const api = options.api ?? { title: 'Portrait', routes: [] };
+  const document = buildOpenApiDocument({ ...api, routes: [...HEALTH_ROUTES, ...api.routes] });
+  const page = renderDocsPage(document);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  app.get('/docs', (_req, res) => {
+    // The page holds no script and loads nothing: the policy says so to the browser.
+    res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+    res.type('html').send(page);
+  });
+
   const finish = (): void => {
+    const { undocumented, unregistered } = routeMismatch(registeredRoutes(app), documentedRoutes(document));
+    if (undocumented.length > 0 || unregistered.length > 0) {
+      throw new Error(
+        `the routes of ${api.title} and its API description differ: ` +
+          [
+            undocumented.length > 0 ? `registered but not described: ${undocumented.join(', ')}` : '',
+            unregistered.length > 0 ? `described but not registered: ${unregistered.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join('; ') +
+          ' (describe routes next to their schemas in shared/src/api and pass them to createApp as `api`)',
+      );
+    }
     app.use((req, res) => {
       res.status(404).json({ error: 'not_found', message: `no route for ${req.method} ${req.path}` });
     });

@@ -12,3 +12,4 @@ export * from './dataset';
 export * from './bulk';
 export * from './segment-registry';
 export * from './exports';
+export * from './api-docs';

@@ -2,12 +2,13 @@ import type { Queue } from 'bullmq';
 import {
   membershipCatalog,
   prepareSegments,
+  SEGMENT_RECORD_FIELDS,
+  SegmentRecordSchema,
   segmentsGenerationKey,
   type MembershipCatalog,
   type PreparedSegments,
   type SegmentChange,
   type SegmentDefinition,
-  type SegmentRecord,
 } from '@portrait/shared';
 import type { Client } from './elasticsearch';
 import type { Logger } from './logger';
@@ -73,14 +74,19 @@ export class SegmentRegistry implements Membership {
   }
 
   private async load(generation: string | null): Promise<void> {
-    const res = await this.es.search<SegmentRecord>({
+    const res = await this.es.search({
       index: this.alias,
       size: 10_000,
-      _source: ['segmentId', 'version', 'status', 'definition'],
+      _source: SEGMENT_RECORD_FIELDS,
       query: { match_all: {} },
     });
     // Validated once per load, not per write; a definition that no longer validates is reported here, once.
-    this.prepared = prepareSegments(res.hits.hits.map((h) => h._source!).filter((r) => r?.segmentId));
+    const records = res.hits.hits.flatMap((h) => {
+      const parsed = SegmentRecordSchema.safeParse(h._source);
+      if (!parsed.success) this.logger.error({ segmentId: h._id, issues: parsed.error.issues }, 'stored segment is malformed; left out');
+      return parsed.success ? [parsed.data] : [];
+    });
+    this.prepared = prepareSegments(records);
     for (const bad of this.prepared.invalid) this.logger.warn(bad, 'segment definition no longer valid; its membership is left as it is');
     this.generation = generation;
     this.loadedAt = Date.now();

@@ -26,5 +26,13 @@ export {
   type ExportRequestInput,
 } from './request';
 export { CSV_LIST_SEPARATOR, csvHeader, csvRecord, exportEncoder, exportRow, ndjsonRecord, type ExportEncoder } from './rows';
-export { EXPORT_STATUSES, FINAL_STATUSES, type ExportKind, type ExportRecord, type ExportStatus } from './record';
+export {
+  EXPORT_KINDS,
+  EXPORT_STATUSES,
+  ExportRecordSchema,
+  FINAL_STATUSES,
+  type ExportKind,
+  type ExportRecord,
+  type ExportStatus,
+} from './record';
 export { encoderOf, fetchOf, memberQuery, newRecord, planExport, planOfRecord, type ExportFetch, type ExportPlan } from './plan';

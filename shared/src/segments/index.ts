@@ -16,6 +16,6 @@ export {
   type MembershipFields,
   type PreparedSegments,
   type SegmentChange,
-  type SegmentRecord,
   type StoredProfile,
 } from './membership';
+export * from './document';

@@ -1,15 +1,8 @@
 import type { ProfileDoc } from '../profile/types';
 import { segmentPredicate } from './predicate';
 import { parseSegmentDefinition } from './schema';
+import type { SegmentRecord } from './document';
 import type { SegmentDefinition } from './types';
-
-/** What the indexer needs to know of a saved segment to keep its membership on profiles. */
-export interface SegmentRecord {
-  segmentId: string;
-  version: number;
-  status: 'active' | 'deleted';
-  definition: unknown;
-}
 
 /**
  * An entry into or exit from a segment, as published for marketing tools. `changeId` is the same every

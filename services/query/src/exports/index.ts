@@ -1,2 +1,2 @@
-export { exportRoutes, ACTOR_HEADER } from './routes';
+export { exportRoutes } from './routes';
 export { ExportJobs } from './jobs';

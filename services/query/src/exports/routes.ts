@@ -1,8 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import {
-  EXPORT_STATUSES,
+  ACTOR_HEADER,
+  ActorSchema,
+  ExportListQuery,
   IdSchema,
   ValidationError,
   parseExportRequest,
@@ -18,27 +19,8 @@ import type { SegmentStore } from '../segments';
 import type { ExportJobs, ExportView } from './jobs';
 import { streamExport, type StreamDeps, type StreamStart } from './stream';
 
-/** Who is exporting. Required on every call that exports or removes data; API keys will replace it. */
-export const ACTOR_HEADER = 'x-portrait-actor';
-
-const Actor = z
-  .string({
-    error: (i) => (i.input === undefined ? `is required: name who is exporting, e.g. ${ACTOR_HEADER}: alice` : 'must be given once'),
-  })
-  .trim()
-  .min(1, `must not be empty: name who is exporting, e.g. ${ACTOR_HEADER}: alice`)
-  .max(200, 'must be at most 200 characters')
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
-
-const ListQuery = z.strictObject({
-  segmentId: IdSchema.optional(),
-  status: z.enum(EXPORT_STATUSES).optional(),
-  actor: z.string().min(1).max(200).optional(),
-  size: z.coerce.number().int().min(1).max(500).default(50),
-});
-
 function actorIssues(req: Request): { actor?: string; issues: Issue[] } {
-  const parsed = Actor.safeParse(req.headers[ACTOR_HEADER]);
+  const parsed = ActorSchema.safeParse(req.headers[ACTOR_HEADER]);
   return parsed.success ? { actor: parsed.data, issues: [] } : { issues: toIssues(parsed.error, ['headers', ACTOR_HEADER]) };
 }
 
@@ -112,7 +94,7 @@ export function exportRoutes(deps: ExportRoutesDeps): Router {
   });
 
   router.get('/v1/exports', async (req, res) => {
-    res.json({ exports: (await deps.jobs.list(parseOrThrow(ListQuery, req.query, 'query', ['query']))).map(shape) });
+    res.json({ exports: (await deps.jobs.list(parseOrThrow(ExportListQuery, req.query, 'query', ['query']))).map(shape) });
   });
 
   router.get('/v1/exports/:exportId', async (req, res) => {

@@ -1,34 +1,26 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { BREAKDOWNS, IdSchema, definitionOrThrow, parseOrThrow, type Breakdown } from '@portrait/shared';
+import {
+  BREAKDOWNS,
+  IdSchema,
+  SegmentBody,
+  SegmentPreviewBody,
+  SegmentSampleQuery,
+  SegmentUpdateBody,
+  SegmentVersionParam,
+  definitionOrThrow,
+  parseOrThrow,
+  segmentBreakdownQuery,
+  type Breakdown,
+} from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
 import type { SegmentAnalytics } from './analytics';
 import type { MembershipJobs } from './membership';
 import type { SegmentStore } from './store';
 
-const SegmentBody = z.strictObject({
-  segmentId: IdSchema.optional(),
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(2000).optional(),
-  definition: z.unknown(),
-});
-const UpdateBody = SegmentBody.omit({ segmentId: true });
-const PreviewBody = z.strictObject({ definition: z.unknown(), sampleSize: z.number().int().min(0).max(100).default(10) });
-const SampleQuery = z.strictObject({ size: z.coerce.number().int().min(1).max(100).default(10) });
 const breakdownNames = Object.keys(BREAKDOWNS) as [Breakdown, ...Breakdown[]];
-const BreakdownQuery = z.strictObject({
-  by: z
-    .string()
-    .default(breakdownNames.join(','))
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(breakdownNames)).min(1)),
-  size: z.coerce.number().int().min(1).max(100).default(10),
-});
+/** `?by&size` of the breakdown route, over the breakdowns analytics offers. */
+export const BreakdownQuery = segmentBreakdownQuery(breakdownNames);
 
 const parse = <S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> =>
   parseOrThrow(schema, value, where, where === 'query' ? ['query'] : []);
@@ -44,7 +36,7 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, 
   };
 
   router.post('/v1/segments/preview', ...body, async (req, res) => {
-    const input = parse(PreviewBody, req.body, 'body');
+    const input = parse(SegmentPreviewBody, req.body, 'body');
     res.json(await analytics.sample(definitionOrThrow(input.definition), input.sampleSize));
   });
 
@@ -64,12 +56,12 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, 
   });
 
   router.get('/v1/segments/:id/versions/:version', async (req, res) => {
-    const version = parseOrThrow(z.coerce.number().int().min(1), req.params.version, 'version', ['params', 'version']);
+    const version = parseOrThrow(SegmentVersionParam, req.params.version, 'version', ['params', 'version']);
     res.json(await store.version(id(req), version));
   });
 
   router.put('/v1/segments/:id', ...body, async (req, res) => {
-    const input = parse(UpdateBody, req.body, 'body');
+    const input = parse(SegmentUpdateBody, req.body, 'body');
     definitionOrThrow(input.definition);
     const segment = await store.update(id(req), input);
     // Queued for every save: a retried PUT after a Redis hiccup still starts the backfill (one per version).
@@ -92,7 +84,7 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, 
   });
 
   router.get('/v1/segments/:id/sample', async (req, res) => {
-    const { size } = parse(SampleQuery, req.query, 'query');
+    const { size } = parse(SegmentSampleQuery, req.query, 'query');
     const { segment, definition } = await current(id(req));
     res.json({ segmentId: segment.segmentId, version: segment.version, ...(await analytics.sample(definition, size)) });
   });

@@ -1,25 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError } from '@portrait/shared';
+import { ConflictError, NotFoundError, SegmentSchema, type Segment, type SegmentVersion } from '@portrait/shared';
 import { errors, withEs, type Client } from '@portrait/runtime';
 
-export interface SegmentVersion {
-  version: number;
-  name: string;
-  definition: unknown;
-  createdAt: string;
-}
-
-export interface Segment {
-  segmentId: string;
-  name: string;
-  description?: string;
-  status: 'active' | 'deleted';
-  version: number;
-  definition: unknown;
-  versions: SegmentVersion[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Segment, SegmentVersion };
 
 export interface SegmentInput {
   name: string;
@@ -90,7 +73,7 @@ export class SegmentStore {
     const res = await withEs(() =>
       this.es.search<Segment>({ index: this.alias, query: { term: { status: 'active' } }, sort: [{ name: 'asc' }], size: 1000 }),
     );
-    return res.hits.hits.map((h) => h._source!);
+    return res.hits.hits.map((h) => SegmentSchema.parse(h._source));
   }
 
   /** Changes name/description in place; a changed definition becomes a new version. */
@@ -129,7 +112,7 @@ export class SegmentStore {
     return withEs(async () => {
       try {
         const res = await this.es.get<Segment>({ index: this.alias, id: segmentId });
-        return { segment: res._source!, seqNo: res._seq_no!, primaryTerm: res._primary_term! };
+        return { segment: SegmentSchema.parse(res._source), seqNo: res._seq_no!, primaryTerm: res._primary_term! };
       } catch (error) {
         if (error instanceof errors.ResponseError && error.statusCode === 404) throw new NotFoundError(`no segment ${segmentId}`);
         throw error;

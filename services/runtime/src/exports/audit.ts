@@ -1,4 +1,4 @@
-import { NotFoundError, type ExportRecord, type ExportStatus } from '@portrait/shared';
+import { ExportRecordSchema, NotFoundError, type ExportRecord, type ExportStatus } from '@portrait/shared';
 import { errors, withEs, type Client, type estypes } from '../elasticsearch';
 
 const CONFLICT_ROUNDS = 10;
@@ -77,7 +77,7 @@ export class ExportAudit {
         size: filter.size,
       }),
     );
-    return res.hits.hits.map((h) => h._source!);
+    return res.hits.hits.map((h) => ExportRecordSchema.parse(h._source));
   }
 
   /** Completed export files whose expiry has passed. */
@@ -99,14 +99,14 @@ export class ExportAudit {
         size,
       }),
     );
-    return res.hits.hits.map((h) => h._source!);
+    return res.hits.hits.map((h) => ExportRecordSchema.parse(h._source));
   }
 
   private async read(exportId: string): Promise<{ record: ExportRecord; seqNo: number; primaryTerm: number }> {
     return withEs(async () => {
       try {
         const res = await this.es.get<ExportRecord>({ index: this.alias, id: exportId });
-        return { record: res._source!, seqNo: res._seq_no!, primaryTerm: res._primary_term! };
+        return { record: ExportRecordSchema.parse(res._source), seqNo: res._seq_no!, primaryTerm: res._primary_term! };
       } catch (error) {
         if (error instanceof errors.ResponseError && error.statusCode === 404) throw new NotFoundError(`no export ${exportId}`);
         throw error;
