@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  namespaceOf,
   atMost,
   checkEvents,
   cleanup,
@@ -168,7 +169,7 @@ export async function benchFreshness(args: BenchArgs, infra: Infra): Promise<Ben
     let nextProbeAt = params.warmupSeconds * 1000;
     let cpu0: Awaited<ReturnType<typeof cpuSnapshot>> | undefined;
     let lastReport = 0;
-    const queue = createIngestQueue(infra.redis, prefix);
+    const queue = createIngestQueue(infra.redis, await namespaceOf(infra, prefix));
     const backlog = { samples: 0, sum: 0, max: 0 };
     let lastSample = 0;
     while (performance.now() - t0 < totalSeconds * 1000) {

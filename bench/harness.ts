@@ -3,7 +3,17 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pino from 'pino';
 import { CommonEnv, EventSchema, parseEnv } from '@portrait/shared';
-import { createEsClient, createRedis, deletePrefix, type Client, type Logger, type Redis, type estypes } from '@portrait/runtime';
+import {
+  createEsClient,
+  createRedis,
+  deletePrefix,
+  ensureDatasetId,
+  redisNamespace,
+  type Client,
+  type Logger,
+  type Redis,
+  type estypes,
+} from '@portrait/runtime';
 
 /** Options every benchmark understands; each benchmark reads the ones it needs. */
 export interface BenchArgs {
@@ -119,6 +129,11 @@ export function connectInfra(): Infra {
 }
 
 /** Deletes a prefix's indices, templates and Redis keys. */
+/** The Redis namespace of a prefix's data set (created with its id when the services have not run yet). */
+export async function namespaceOf(infra: Infra, prefix: string): Promise<string> {
+  return redisNamespace(prefix, await ensureDatasetId(infra.es, prefix));
+}
+
 export async function cleanup(infra: Infra, prefix: string): Promise<void> {
   await deletePrefix(infra.es, prefix);
   let cursor = '0';

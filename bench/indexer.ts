@@ -10,6 +10,7 @@ import {
   type IngestJobData,
 } from '@portrait/runtime';
 import {
+  namespaceOf,
   atLeast,
   checkEvents,
   cleanup,
@@ -78,7 +79,7 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
     await loadCatalogue(infra, names.items, shop);
 
     // Preload: one job per batch, name and payload exactly as ingest's Intake.submitEvents queues them.
-    const queue = createIngestQueue(infra.redis, prefix);
+    const queue = createIngestQueue(infra.redis, await namespaceOf(infra, prefix));
     const enqueueStart = performance.now();
     let jobs = 0;
     let distinctUsersPerJob = 0;
@@ -266,7 +267,7 @@ async function loadCatalogue(infra: Infra, alias: string, shop: SyntheticShop): 
 
 /** Entries in the prefix's dead-letter queue. */
 export async function deadLetterCount(infra: Infra, prefix: string): Promise<number> {
-  const dlq = createDeadLetterQueue(infra.redis, prefix);
+  const dlq = createDeadLetterQueue(infra.redis, await namespaceOf(infra, prefix));
   const n = await dlq.count();
   await dlq.close();
   return n;

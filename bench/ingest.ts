@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { JobName, toQueued, type QueuedEvent } from '@portrait/shared';
 import { INGEST_JOB_OPTIONS, bullPrefix, createIngestQueue, createRedis, type EventsJob } from '@portrait/runtime';
 import {
+  namespaceOf,
   atLeast,
   checkEvents,
   cleanup,
@@ -111,7 +112,7 @@ export async function benchIngest(args: BenchArgs, infra: Infra): Promise<BenchR
     const ingestRate = accepted / seconds;
     progress(`ingest: ${accepted} events accepted in ${round(seconds)} s = ${Math.round(ingestRate)} events/s`);
 
-    const queue = createIngestQueue(infra.redis, prefix);
+    const queue = createIngestQueue(infra.redis, await namespaceOf(infra, prefix));
     const queued = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'completed', 'failed');
     await queue.close();
     await stopIngest();

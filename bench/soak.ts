@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { indexNames } from '@portrait/shared';
 import { bootstrapIndices, createIngestQueue } from '@portrait/runtime';
 import {
+  namespaceOf,
   atMost,
   checkEvents,
   cleanup,
@@ -395,7 +396,7 @@ export async function benchSoak(args: SoakArgs, infra: Infra, interrupt?: AbortS
   // Every paced lane waits on it at once.
   setMaxListeners(100, signal);
   const services: ServiceProcess[] = [];
-  const queue = createIngestQueue(infra.redis, prefix);
+  const queue = createIngestQueue(infra.redis, await namespaceOf(infra, prefix));
   const notes: string[] = [];
   try {
     await bootstrapIndices(infra.es, prefix);

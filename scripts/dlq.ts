@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { CliError, CommonEnv, ConfigError, JobName, QueuedEventSchema, QueuedItemSchema, parseEnv, toIssues } from '@portrait/shared';
 import {
   REPLAY_JOB_OPTIONS,
+  boundNamespace,
   createDeadLetterQueue,
   createIngestQueue,
   createRedis,
@@ -148,8 +149,16 @@ async function connect(config: DlqConfig): Promise<Context> {
         'Start it (bash scripts/redis.sh ensure) or point REDIS_URL at the Redis the services use.',
     );
   }
-  const deadLetter = createDeadLetterQueue(redis, config.PORTRAIT_PREFIX);
-  const ingest = createIngestQueue(redis, config.PORTRAIT_PREFIX);
+  const namespace = await boundNamespace(redis, config.PORTRAIT_PREFIX);
+  if (namespace === undefined) {
+    redis.disconnect();
+    throw new CliError(
+      `Redis at ${redactUrl(config.REDIS_URL)} holds no data set of prefix '${config.PORTRAIT_PREFIX}': no service has started on it yet, ` +
+        'so there is no dead-letter queue. Check PORTRAIT_PREFIX and REDIS_URL.',
+    );
+  }
+  const deadLetter = createDeadLetterQueue(redis, namespace);
+  const ingest = createIngestQueue(redis, namespace);
   for (const queue of [deadLetter, ingest]) queue.on('error', () => undefined);
   return { config, redis, deadLetter, ingest };
 }

@@ -18,6 +18,7 @@ import {
   createRedis,
   migrateIndex,
   readDefinition,
+  redisNamespace,
 } from '@portrait/runtime';
 
 async function main(): Promise<void> {
@@ -28,12 +29,14 @@ async function main(): Promise<void> {
   const config = parseEnv(CommonEnv, process.env);
   const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 120_000 });
   const redis = createRedis(config.REDIS_URL, 'worker');
-  const queues = [createIngestQueue(redis, config.PORTRAIT_PREFIX), createMaintenanceQueue(redis, config.PORTRAIT_PREFIX)];
+  // Puts the new template; creates nothing when the alias exists.
+  const { dataset } = await bootstrapIndices(es, config.PORTRAIT_PREFIX);
+  const namespace = redisNamespace(config.PORTRAIT_PREFIX, dataset);
+  const queues = [createIngestQueue(redis, namespace), createMaintenanceQueue(redis, namespace)];
   try {
     const names = indexNames(config.PORTRAIT_PREFIX);
     const alias = names[logical];
     const def = readDefinition(logical);
-    await bootstrapIndices(es, config.PORTRAIT_PREFIX); // puts the new template; creates nothing when the alias exists
     const bar = new SingleBar(
       { format: '  copying [{bar}] {value}/{total} documents', noTTYOutput: true, notTTYSchedule: 2000 },
       Presets.shades_classic,

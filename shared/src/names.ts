@@ -86,11 +86,11 @@ export const ExportJob = {
 } as const;
 
 /** Redis key bumped on every segment save or delete, so profile writers reload definitions at their next write. */
-export function segmentsGenerationKey(prefix: string): string {
-  return `${prefix}:segments:generation`;
+export function segmentsGenerationKey(namespace: string): string {
+  return `${namespace}:segments:generation`;
 }
 
 /** Redis key that asks a running export job to stop at its next page. */
-export function exportCancelKey(prefix: string, exportId: string): string {
-  return `${prefix}:exports:cancel:${exportId}`;
+export function exportCancelKey(namespace: string, exportId: string): string {
+  return `${namespace}:exports:cancel:${exportId}`;
 }

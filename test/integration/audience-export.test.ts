@@ -29,6 +29,7 @@ import {
   redisClient,
   testPrefix,
   type Env,
+  namespaceOf,
 } from '../support/stack';
 
 const prefix = testPrefix('export');
@@ -132,7 +133,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([ing?.stop(), idx?.stop(), qry?.stop()]);
-  const queue = new Queue(queueNames().exports, { connection: redis, prefix: bullPrefix(prefix) });
+  const queue = new Queue(queueNames().exports, { connection: redis, prefix: bullPrefix(await namespaceOf(es, prefix)) });
   await queue.obliterate({ force: true });
   await queue.close();
   await cleanup(prefix, es, redis);
@@ -494,7 +495,7 @@ describe('expiry', () => {
     await eventually(async () => Date.now() > Date.parse(done.expiresAt), 10_000, 'expiry passed');
     expect((await http('GET', `${qry.url}/v1/exports/${exportId}/download`, undefined, actor)).status).toBe(410);
 
-    const queue = new Queue(queueNames().exports, { connection: redis, prefix: bullPrefix(prefix) });
+    const queue = new Queue(queueNames().exports, { connection: redis, prefix: bullPrefix(await namespaceOf(es, prefix)) });
     await queue.add(ExportJob.sweep, {});
     await queue.close();
     const expired = await eventually(

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { IndexerService } from '@portrait/indexer';
 import { createIngestQueue, type Client, type IngestJobData, type Redis } from '@portrait/runtime';
 import { drained, enqueue, eventCounts, pageViewBatches } from '../support/load';
-import { baseEnv, cleanup, esClient, eventually, http, indexer, redisClient, testPrefix } from '../support/stack';
+import { baseEnv, cleanup, esClient, eventually, http, indexer, redisClient, testPrefix, namespaceOf } from '../support/stack';
 
 const prefix = testPrefix('race');
 let es: Client;
@@ -13,7 +13,7 @@ const running: IndexerService[] = [];
 beforeAll(async () => {
   es = esClient();
   redis = redisClient();
-  queue = createIngestQueue(redis, prefix);
+  queue = createIngestQueue(redis, await namespaceOf(es, prefix));
 });
 
 afterAll(async () => {

@@ -9,7 +9,8 @@ import {
   type Client,
   type Redis,
 } from '@portrait/runtime';
-import { cleanup, esClient, redisClient, testPrefix } from '../support/stack';
+import { eventCounts } from '../support/load';
+import { baseEnv, cleanup, esClient, eventually, http, indexer, ingest, redisClient, testPrefix } from '../support/stack';
 
 /** A logger that keeps what it was asked to warn about. */
 function recordingLogger(): { logger: ReturnType<typeof createLogger>; warnings: string[] } {
@@ -89,5 +90,43 @@ describe('the data set id Redis state is bound to', () => {
     } finally {
       await down.close();
     }
+  });
+
+  it('lets a fresh Elasticsearch take again the events a Redis that outlived the old one remembers', async () => {
+    const prefix = fresh();
+    const env = baseEnv(prefix);
+    const events = Array.from({ length: 30 }, (_, i) => ({
+      type: 'page_view',
+      eventId: `wiped-${i}`,
+      userId: `wiped-user-${i % 3}`,
+      timestamp: new Date(Date.now() - 60_000 + i).toISOString(),
+    }));
+    const users = ['wiped-user-0', 'wiped-user-1', 'wiped-user-2'];
+    const applied = async (): Promise<boolean> => [...(await eventCounts(es, prefix, users)).values()].every((n) => n === 10);
+
+    const run = async (expectedStatus: 'accepted' | 'duplicate'): Promise<void> => {
+      const [ing, idx] = await Promise.all([ingest(env), indexer(env)]);
+      try {
+        const res = await http('POST', `${ing.url}/v1/events/batch`, { events });
+        expect(res.status).toBe(202);
+        expect(res.body[expectedStatus]).toBe(events.length);
+        await eventually(async () => (await applied()) || undefined, 30_000, 'every event applied');
+      } finally {
+        await Promise.all([ing.stop(), idx.stop()]);
+      }
+    };
+
+    await run('accepted');
+    const before = await ensureDatasetId(es, prefix);
+    // Re-sent to the same data set, the events are duplicates and change nothing.
+    await run('duplicate');
+    expect(await ensureDatasetId(es, prefix)).toBe(before);
+
+    // Elasticsearch loses the data set; Redis keeps its remembered ids and queues.
+    await deletePrefix(es, prefix);
+    await run('accepted');
+    const after = await ensureDatasetId(es, prefix);
+    expect(after).not.toBe(before);
+    expect(await redis.get(datasetPointerKey(prefix))).toBe(after);
   });
 });

@@ -6,7 +6,19 @@ import type { Queue } from 'bullmq';
 import { JobName, indexNames, type QueuedEvent } from '@portrait/shared';
 import { createDeadLetterQueue, createIngestQueue, type Client, type DeadLetter, type IngestJobData, type Redis } from '@portrait/runtime';
 import { eventCounts } from '../support/load';
-import { REDIS_URL, REPO_ROOT, baseEnv, cleanup, esClient, eventually, http, indexer, redisClient, testPrefix } from '../support/stack';
+import {
+  REDIS_URL,
+  REPO_ROOT,
+  baseEnv,
+  cleanup,
+  esClient,
+  eventually,
+  http,
+  indexer,
+  redisClient,
+  testPrefix,
+  namespaceOf,
+} from '../support/stack';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;
@@ -67,8 +79,8 @@ describe('one poison event', () => {
   afterAll(() => cleanup(prefix, es, redis));
 
   it('is dead-lettered alone with its reason while every other event of the batch is applied, and replays once fixed', async () => {
-    const ingestQueue = createIngestQueue(redis, prefix);
-    const deadLetter = createDeadLetterQueue(redis, prefix);
+    const ingestQueue = createIngestQueue(redis, await namespaceOf(es, prefix));
+    const deadLetter = createDeadLetterQueue(redis, await namespaceOf(es, prefix));
     const idx = await indexer(baseEnv(prefix));
     try {
       const names = indexNames(prefix);
@@ -134,8 +146,8 @@ describe('a profile document Elasticsearch refuses', () => {
   afterAll(() => cleanup(prefix, es, redis));
 
   it('is narrowed down to the one event that makes it so: the others of that user are applied', async () => {
-    const ingestQueue = createIngestQueue(redis, prefix);
-    const deadLetter = createDeadLetterQueue(redis, prefix);
+    const ingestQueue = createIngestQueue(redis, await namespaceOf(es, prefix));
+    const deadLetter = createDeadLetterQueue(redis, await namespaceOf(es, prefix));
     const idx = await indexer(baseEnv(prefix));
     try {
       const names = indexNames(prefix);
@@ -187,8 +199,8 @@ describe('a bulk whose history write partly fails', () => {
   afterAll(() => cleanup(prefix, es, redis));
 
   it('dead-letters only the refused history writes, and a replay long after the dedup horizon writes them without counting twice', async () => {
-    const ingestQueue = createIngestQueue(redis, prefix);
-    const deadLetter = createDeadLetterQueue(redis, prefix);
+    const ingestQueue = createIngestQueue(redis, await namespaceOf(es, prefix));
+    const deadLetter = createDeadLetterQueue(redis, await namespaceOf(es, prefix));
     const idx = await indexer(baseEnv(prefix, { INDEXER_DEDUP_HORIZON_HOURS: '1' }));
     try {
       const names = indexNames(prefix);
@@ -251,8 +263,8 @@ describe('a batch that runs out of attempts', () => {
   afterAll(() => cleanup(prefix, es, redis));
 
   it('is dead-lettered with what is left and its reason, never left in the failed set, and replays exactly once', async () => {
-    const ingestQueue: Queue<IngestJobData> = createIngestQueue(redis, prefix);
-    const deadLetter = createDeadLetterQueue(redis, prefix);
+    const ingestQueue: Queue<IngestJobData> = createIngestQueue(redis, await namespaceOf(es, prefix));
+    const deadLetter = createDeadLetterQueue(redis, await namespaceOf(es, prefix));
     const idx = await indexer(baseEnv(prefix));
     try {
       const names = indexNames(prefix);

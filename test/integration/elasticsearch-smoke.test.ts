@@ -23,7 +23,7 @@ import {
   type Redis,
 } from '@portrait/runtime';
 import { ProfileSearchParams } from '@portrait/shared';
-import { cleanup, esClient, redisClient, testPrefix } from '../support/stack';
+import { cleanup, esClient, redisClient, testPrefix, namespaceOf } from '../support/stack';
 
 const prefix = testPrefix('smoke');
 const names = indexNames(prefix);
@@ -273,7 +273,7 @@ it('creates monthly event indices from the template, behind the read alias, and 
 });
 
 it('refreshes time-relative fields and segment membership of untouched profiles through a point-in-time walk', async () => {
-  const changes = createSegmentChangesQueue(redis, prefix);
+  const changes = createSegmentChangesQueue(redis, await namespaceOf(es, prefix));
   const logger = createLogger('t', 'silent');
   const segments = new SegmentRegistry(es, names.segments, redis, prefix, changes, logger);
   const recent = {

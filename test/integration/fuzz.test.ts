@@ -35,7 +35,7 @@ import {
 } from '@portrait/shared';
 import { bullPrefix, createDeadLetterQueue, createIngestQueue, documentedRoutes } from '@portrait/runtime';
 import { QUERY_API } from '../../services/query/src/api';
-import { baseEnv, cleanup, esClient, eventually, redisClient, startStack, testPrefix, type Stack } from '../support/stack';
+import { baseEnv, cleanup, esClient, eventually, redisClient, startStack, testPrefix, type Stack, namespaceOf } from '../support/stack';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_201);
 /** Random runs per endpoint family, on top of the fixed tables of examples: about 1,750 requests in all. */
@@ -1576,7 +1576,10 @@ beforeAll(async () => {
 afterAll(async () => {
   if (stack) {
     await Promise.all([stack.ing.stop(), stack.idx.stop(), stack.qry.stop(), stack.jobs.stop()]);
-    const exportsQueue = new Queue(queueNames().exports, { connection: stack.redis, prefix: bullPrefix(prefix) });
+    const exportsQueue = new Queue(queueNames().exports, {
+      connection: stack.redis,
+      prefix: bullPrefix(await namespaceOf(stack.es, prefix)),
+    });
     await exportsQueue.obliterate({ force: true }).catch(() => undefined);
     await exportsQueue.close();
     await stack.stop();
@@ -1654,7 +1657,7 @@ describe('after the fuzz run', () => {
     const wrong = (got: Map<string, number | undefined>) => users.filter((u) => got.get(u) !== expectedCounts.get(u));
     // Wait until the counts match, or the ingest queue has been idle for a second (nothing left that could
     // change them), or the deadline.
-    const ingestQueue = createIngestQueue(stack.redis, prefix);
+    const ingestQueue = createIngestQueue(stack.redis, await namespaceOf(stack.es, prefix));
     const deadline = Date.now() + APPLY_DEADLINE_MS;
     let idleSince: number | undefined;
     let got = await countsNow();
@@ -1712,7 +1715,7 @@ describe('after the fuzz run', () => {
       await new Promise((r) => setTimeout(r, 250));
       absent = await missing();
     }
-    const deadLetter = createDeadLetterQueue(stack.redis, prefix);
+    const deadLetter = createDeadLetterQueue(stack.redis, await namespaceOf(stack.es, prefix));
     const letters = await deadLetter.getJobs(['waiting', 'delayed', 'completed', 'failed'], 0, 50);
     await deadLetter.close();
     const report = [
@@ -1729,8 +1732,8 @@ describe('after the fuzz run', () => {
 
 /** Why events did not arrive: ingest jobs still failing, grouped by BullMQ's reason, and dead letters by stage and reason. */
 async function indexerDiagnostics(): Promise<string[]> {
-  const ingestQueue = createIngestQueue(stack.redis, prefix);
-  const deadLetter = createDeadLetterQueue(stack.redis, prefix);
+  const ingestQueue = createIngestQueue(stack.redis, await namespaceOf(stack.es, prefix));
+  const deadLetter = createDeadLetterQueue(stack.redis, await namespaceOf(stack.es, prefix));
   try {
     const counts = await ingestQueue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     const stuck = await ingestQueue.getJobs(['delayed', 'failed'], 0, 1000);

@@ -7,7 +7,7 @@ import type { Queue } from 'bullmq';
 import type { JobsService } from '@portrait/jobs';
 import { JOBS, queueNames } from '@portrait/shared';
 import { createExportsQueue, createMaintenanceQueue, type Client, type Redis } from '@portrait/runtime';
-import { baseEnv, cleanup, esClient, eventually, http, jobs, redisClient, testPrefix } from '../support/stack';
+import { baseEnv, cleanup, esClient, eventually, http, jobs, redisClient, testPrefix, namespaceOf } from '../support/stack';
 
 const prefix = testPrefix('jobs');
 const env = baseEnv(prefix, { EXPORT_SWEEP_EVERY_MS: '1000' });
@@ -32,8 +32,8 @@ async function counter(services: readonly JobsService[], series: string): Promis
 beforeAll(async () => {
   es = esClient();
   redis = redisClient();
-  maintenance = createMaintenanceQueue(redis, prefix);
-  exportsQueue = createExportsQueue(redis, prefix);
+  maintenance = createMaintenanceQueue(redis, await namespaceOf(es, prefix));
+  exportsQueue = createExportsQueue(redis, await namespaceOf(es, prefix));
   running.push(...(await Promise.all([jobs(env), jobs(env)])));
 });
 

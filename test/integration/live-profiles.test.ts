@@ -1,7 +1,7 @@
 import type { IngestService } from '@portrait/ingest';
 import type { QueryService } from '@portrait/query';
 import type { Client, Redis } from '@portrait/runtime';
-import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
+import { baseEnv, eventually, http, startStack, testPrefix, type Stack, namespaceOf } from '../support/stack';
 
 const prefix = testPrefix('live');
 const env = baseEnv(prefix);
@@ -118,7 +118,7 @@ it('counts an event sent twice, or redelivered, once', async () => {
   await profileOf('bob', (b) => b.behavior.eventCount === 2, 'bob has two events');
   // A redelivery that slipped past ingest (same id, straight onto the queue) changes nothing either.
   const { createIngestQueue } = await import('@portrait/runtime');
-  const queue = createIngestQueue(redis, prefix);
+  const queue = createIngestQueue(redis, await namespaceOf(es, prefix));
   await queue.add('events', { events: [{ ...event, receivedAt: Date.now() } as never] });
   await eventually(async () => (await queue.getJobCounts('waiting', 'active')).waiting === 0 || undefined, 10_000, 'queue drained');
   await eventually(async () => (await queue.getCompletedCount()) > 0 || undefined);

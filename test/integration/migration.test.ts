@@ -2,17 +2,17 @@ import type { Queue } from 'bullmq';
 import { indexNames } from '@portrait/shared';
 import { createIngestQueue, migrateIndex, readDefinition, type Client, type IngestJobData, type Redis } from '@portrait/runtime';
 import { drained, enqueue, eventCounts, pageViewBatches } from '../support/load';
-import { baseEnv, cleanup, esClient, eventually, indexer, redisClient, testPrefix } from '../support/stack';
+import { baseEnv, cleanup, esClient, eventually, indexer, redisClient, testPrefix, namespaceOf } from '../support/stack';
 
 const prefix = testPrefix('migrate');
 let es: Client;
 let redis: Redis;
 let queue: Queue<IngestJobData>;
 
-beforeAll(() => {
+beforeAll(async () => {
   es = esClient();
   redis = redisClient();
-  queue = createIngestQueue(redis, prefix);
+  queue = createIngestQueue(redis, await namespaceOf(es, prefix));
 });
 
 afterAll(async () => {

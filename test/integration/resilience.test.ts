@@ -25,6 +25,7 @@ import {
   ingest,
   redisClient,
   testPrefix,
+  namespaceOf,
 } from '../support/stack';
 
 let es: Client;
@@ -57,7 +58,7 @@ describe('an indexer killed mid-batch', () => {
   });
 
   it('leaves every counter exact once a restarted indexer has finished', async () => {
-    queue = createIngestQueue(redis, prefix);
+    queue = createIngestQueue(redis, await namespaceOf(es, prefix));
     const users = Array.from({ length: 40 }, (_, i) => `k-${i}`);
     const { batches, expected } = pageViewBatches(150, 100, users);
     await enqueue(queue, batches);
@@ -92,7 +93,7 @@ describe('graceful shutdown', () => {
   });
 
   it('finishes in-flight batches on stop and loses nothing', async () => {
-    queue = createIngestQueue(redis, prefix);
+    queue = createIngestQueue(redis, await namespaceOf(es, prefix));
     const users = Array.from({ length: 10 }, (_, i) => `g-${i}`);
     const { batches, expected } = pageViewBatches(60, 100, users);
     await enqueue(queue, batches);
@@ -155,7 +156,10 @@ describe('Elasticsearch stopped while events keep arriving', () => {
       );
       expect(await eventCounts(es, prefix, users)).toEqual(new Map(users.map((u) => [u, 110])));
       // The outage only delayed events: nothing was dead-lettered or left failed.
-      const [queue, dlq] = [createIngestQueue(redis, prefix), createDeadLetterQueue(redis, prefix)];
+      const [queue, dlq] = [
+        createIngestQueue(redis, await namespaceOf(es, prefix)),
+        createDeadLetterQueue(redis, await namespaceOf(es, prefix)),
+      ];
       expect([await queue.getFailedCount(), await dlq.count()]).toEqual([0, 0]);
       await Promise.all([queue.close(), dlq.close()]);
     } finally {
@@ -247,8 +251,8 @@ describe('dead-letter queue', () => {
   });
 
   it('parks a batch whose payload fails validation, with the reason, and completes the job without retrying it', async () => {
-    const queue = createIngestQueue(redis, prefix);
-    const dlq = createDeadLetterQueue(redis, prefix);
+    const queue = createIngestQueue(redis, await namespaceOf(es, prefix));
+    const dlq = createDeadLetterQueue(redis, await namespaceOf(es, prefix));
     const idx = await indexer(baseEnv(prefix));
     try {
       const job = await queue.add('events', { events: [{ type: 'page_view', userId: 'x' } as never] });

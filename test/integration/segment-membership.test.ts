@@ -7,7 +7,7 @@ import type { IngestService } from '@portrait/ingest';
 import type { QueryService } from '@portrait/query';
 import { compileSegment, parseSegmentDefinition, type SegmentChange } from '@portrait/shared';
 import { createSegmentChangesQueue, type Client, type Redis } from '@portrait/runtime';
-import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
+import { baseEnv, eventually, http, startStack, testPrefix, type Stack, namespaceOf } from '../support/stack';
 
 const prefix = testPrefix('membership');
 // Frequent reloads are not needed: the generation counter tells the indexer. Reconcile rarely, so the
@@ -83,7 +83,7 @@ async function publishedChanges(segmentId: string): Promise<SegmentChange[]> {
 beforeAll(async () => {
   stack = await startStack(prefix, env);
   ({ es, redis, ing, qry } = stack);
-  changes = createSegmentChangesQueue(redis, prefix);
+  changes = createSegmentChangesQueue(redis, await namespaceOf(es, prefix));
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import type { IngestService } from '@portrait/ingest';
 import type { QueryService } from '@portrait/query';
 import type { SegmentChange } from '@portrait/shared';
 import { createSegmentChangesQueue, type Redis } from '@portrait/runtime';
-import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
+import { baseEnv, eventually, http, startStack, testPrefix, type Stack, namespaceOf } from '../support/stack';
 
 const prefix = testPrefix('segtime');
 const env = baseEnv(prefix, { SEGMENT_RECONCILE_EVERY_MS: '10000' });
@@ -21,7 +21,7 @@ let changes: Queue<SegmentChange>;
 beforeAll(async () => {
   stack = await startStack(prefix, env);
   ({ redis, ing, qry } = stack);
-  changes = createSegmentChangesQueue(redis, prefix);
+  changes = createSegmentChangesQueue(redis, await namespaceOf(stack.es, prefix));
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { indexNames } from '@portrait/shared';
 import { createDeadLetterQueue, createIngestQueue, type Client, type DeadLetter, type IngestJobData, type Redis } from '@portrait/runtime';
-import { REPO_ROOT, baseEnv, cleanup, esClient, eventually, http, redisClient, testPrefix, type Env } from '../support/stack';
+import { REPO_ROOT, baseEnv, cleanup, esClient, eventually, http, redisClient, testPrefix, type Env, namespaceOf } from '../support/stack';
 
 // All four services as OS processes, SIGTERMed together while a client streams batches to ingest;
 // after a restart the stream finishes and every profile counter must be exact.
@@ -188,11 +188,11 @@ describe('every service SIGTERMed at once while events stream in', () => {
   let aborted = false;
   let outage: Gate | undefined;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     es = esClient();
     redis = redisClient();
-    queue = createIngestQueue(redis, prefix);
-    dlq = createDeadLetterQueue(redis, prefix);
+    queue = createIngestQueue(redis, await namespaceOf(es, prefix));
+    dlq = createDeadLetterQueue(redis, await namespaceOf(es, prefix));
   });
 
   afterAll(async () => {

@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createLogger, createEsClient, createRedis, deletePrefix, type Client, type Redis } from '@portrait/runtime';
+import {
+  createLogger,
+  createEsClient,
+  createRedis,
+  deletePrefix,
+  ensureDatasetId,
+  redisNamespace,
+  type Client,
+  type Redis,
+} from '@portrait/runtime';
 import { loadIngestConfig, startIngest, type IngestService } from '@portrait/ingest';
 import { loadIndexerConfig, startIndexer, type IndexerService } from '@portrait/indexer';
 import { loadQueryConfig, startQuery, type QueryService } from '@portrait/query';
@@ -70,6 +79,11 @@ export function esClient(): Client {
 
 export function redisClient(url = REDIS_URL): Redis {
   return createRedis(url, 'worker');
+}
+
+/** The Redis namespace of a prefix's data set, as the services bind it (the id is created if no service ran yet). */
+export async function namespaceOf(es: Client, prefix: string): Promise<string> {
+  return redisNamespace(prefix, await ensureDatasetId(es, prefix));
 }
 
 /** Removes everything a prefix created: indices, templates, queues and keys. */

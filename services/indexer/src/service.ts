@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import { indexNames, profileOptionsOf, queueNames, type ProfileOptions } from '@portrait/shared';
 import {
+  bindRedisToDataset,
   bootstrapIndices,
   bullPrefix,
   cappedBackoff,
@@ -62,12 +63,13 @@ export async function startIndexer(
     const producer = createRedis(config.REDIS_URL, 'worker');
     producer.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
     lifecycle.defer('redis', () => closeRedis(producer));
-    const deadLetter = createDeadLetterQueue(producer, prefix);
-    const ingestQueue = createIngestQueue(producer, prefix);
-    const segmentChanges = createSegmentChangesQueue(producer, prefix);
+    const { namespace } = await bindRedisToDataset(producer, prefix, bootstrap.dataset, logger);
+    const deadLetter = createDeadLetterQueue(producer, namespace);
+    const ingestQueue = createIngestQueue(producer, namespace);
+    const segmentChanges = createSegmentChangesQueue(producer, namespace);
     for (const q of [deadLetter, ingestQueue, segmentChanges]) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
     lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), segmentChanges.close()]));
-    const segments = new SegmentRegistry(es, names.segments, producer, prefix, segmentChanges, logger);
+    const segments = new SegmentRegistry(es, names.segments, producer, namespace, segmentChanges, logger);
 
     const registry = createRegistry('indexer');
     const metrics = indexerMetrics(registry);
@@ -119,7 +121,7 @@ export async function startIndexer(
     lifecycle.defer('worker connection', () => closeRedis(workerConnection));
     const worker = new Worker<IngestJobData>(queueNames().ingest, (job) => processBatch(job, deps), {
       connection: workerConnection,
-      prefix: bullPrefix(prefix),
+      prefix: bullPrefix(namespace),
       concurrency: config.INDEXER_CONCURRENCY,
       lockDuration: config.INDEXER_LOCK_MS,
       stalledInterval: config.INDEXER_STALLED_CHECK_MS,

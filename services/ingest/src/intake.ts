@@ -6,7 +6,8 @@ import { toQueued } from '@portrait/shared';
 export type EventOutcome = { eventId: string; status: 'accepted' | 'duplicate' };
 
 export interface IntakeOptions {
-  prefix: string;
+  /** The data set's Redis namespace (`<prefix>:<dataset>`). */
+  namespace: string;
   maxQueueDepth: number;
   dedupTtlSeconds: number;
   /** Longest wait for Redis before answering 503. */
@@ -77,7 +78,7 @@ export class Intake {
   }
 
   private dedupKey(eventId: string): string {
-    return `${this.options.prefix}:dedup:${eventId}`;
+    return `${this.options.namespace}:dedup:${eventId}`;
   }
 
   /** Any Redis step failing, or taking longer than the timeout, becomes a 503: nothing hangs on a dead Redis. */

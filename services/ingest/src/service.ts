@@ -10,6 +10,7 @@ import {
   Lifecycle,
   listen,
   redisReady,
+  resolveDataset,
   whenRedisReady,
   closeRedis,
   type Logger,
@@ -25,7 +26,10 @@ export interface IngestService {
   stop: () => Promise<void>;
 }
 
-/** Starts the ingest HTTP service. Needs only Redis to accept events; Elasticsearch is reported in /readyz. */
+/**
+ * Starts the ingest HTTP service. Needs only Redis to accept events once it knows which data set they are for
+ * (from Elasticsearch, or from the Redis bound to it when Elasticsearch is down); Elasticsearch is reported in /readyz.
+ */
 export async function startIngest(config: IngestConfig, logger: Logger = createLogger('ingest', config.LOG_LEVEL)): Promise<IngestService> {
   const lifecycle = new Lifecycle(logger);
   try {
@@ -35,17 +39,19 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
     const queueConnection = createRedis(config.REDIS_URL, 'producer');
     lifecycle.defer('queue connection', () => closeRedis(queueConnection));
     queueConnection.on('error', () => undefined);
-    const queue = createIngestQueue(queueConnection, config.PORTRAIT_PREFIX);
-    queue.on('error', (err) => logger.warn({ err: err.message }, 'ingest queue error'));
-    lifecycle.defer('queue', () => queue.close());
     const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD });
     lifecycle.defer('elasticsearch', () => es.close());
     const [ready] = await Promise.all([whenRedisReady(redis, 5000), whenRedisReady(queueConnection, 5000)]);
     if (ready) await warnIfRedisNotDurable(redis, logger);
     else logger.warn({ url: config.REDIS_URL }, 'Redis is not reachable yet; answering 503 until it is');
+    // Which data set the events are for: Elasticsearch says, or, while it is down, the Redis bound to it.
+    const { namespace } = await resolveDataset(es, redis, config.PORTRAIT_PREFIX, logger, { waitMs: config.ES_WAIT_SECONDS * 1000 });
+    const queue = createIngestQueue(queueConnection, namespace);
+    queue.on('error', (err) => logger.warn({ err: err.message }, 'ingest queue error'));
+    lifecycle.defer('queue', () => queue.close());
 
     const intake = new Intake(queue, redis, {
-      prefix: config.PORTRAIT_PREFIX,
+      namespace,
       maxQueueDepth: config.INGEST_MAX_QUEUE_DEPTH,
       dedupTtlSeconds: config.INGEST_DEDUP_TTL_SECONDS,
       redisTimeoutMs: 3000,

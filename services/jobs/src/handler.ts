@@ -11,6 +11,8 @@ export interface JobsDeps {
   /** Flags other processes set for a running job (an export's cancel request). */
   redis: Redis;
   names: IndexNames;
+  /** The data set's Redis namespace (`<prefix>:<dataset>`): every Redis key this process touches lives under it. */
+  namespace: string;
   /** The saved segments, for evaluating and publishing membership. */
   segments: SegmentRegistry;
   profileOptions: ProfileOptions;

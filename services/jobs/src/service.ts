@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { JOBS_API, indexNames, profileOptionsOf, type JobQueue } from '@portrait/shared';
 import {
+  bindRedisToDataset,
   bootstrapIndices,
   closeRedis,
   createApp,
@@ -53,11 +54,12 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
     const redis = createRedis(config.REDIS_URL, 'worker');
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
     lifecycle.defer('redis', () => closeRedis(redis));
+    const { namespace } = await bindRedisToDataset(redis, prefix, bootstrap.dataset, logger);
     const queues: Record<JobQueue, Queue> = {
-      maintenance: createMaintenanceQueue(redis, prefix),
-      exports: createExportsQueue(redis, prefix),
+      maintenance: createMaintenanceQueue(redis, namespace),
+      exports: createExportsQueue(redis, namespace),
     };
-    const segmentChanges = createSegmentChangesQueue(redis, prefix);
+    const segmentChanges = createSegmentChangesQueue(redis, namespace);
     const all = [...Object.values(queues), segmentChanges];
     for (const q of all) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
     lifecycle.defer('queues', () => Promise.all(all.map((q) => q.close())));
@@ -81,14 +83,15 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
       es,
       redis,
       names,
-      segments: new SegmentRegistry(es, names.segments, redis, prefix, segmentChanges, logger),
+      namespace,
+      segments: new SegmentRegistry(es, names.segments, redis, namespace, segmentChanges, logger),
       profileOptions: profileOptionsOf(config),
       audit: new ExportAudit(es, names.exports),
       files,
       metrics,
       logger,
     };
-    const workers = startWorkers({ redisUrl: config.REDIS_URL, prefix, settings: workerSettings(config), handlers, deps });
+    const workers = startWorkers({ redisUrl: config.REDIS_URL, namespace, settings: workerSettings(config), handlers, deps });
     // Registered after the connections, so it runs before they close: a running export goes back on the queue.
     lifecycle.defer('workers', () => workers.close(), 60_000);
     const scheduled = await scheduleJobs(queues, handlers, config);

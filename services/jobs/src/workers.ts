@@ -77,7 +77,8 @@ export interface Workers {
 /** One BullMQ worker per queue that carries jobs, each on its own connection, all handing jobs to `dispatch`. */
 export function startWorkers(options: {
   redisUrl: string;
-  prefix: string;
+  /** The data set's Redis namespace. */
+  namespace: string;
   settings: Record<JobQueue, WorkerSettings>;
   handlers: Handlers;
   deps: JobsDeps;
@@ -92,7 +93,7 @@ export function startWorkers(options: {
     connection.on('error', () => undefined);
     const worker = new Worker(queueNames()[queue], (job, token) => dispatch(queue, job, token, context), {
       connection,
-      prefix: bullPrefix(options.prefix),
+      prefix: bullPrefix(options.namespace),
       ...options.settings[queue],
     });
     worker.on('error', (err) => deps.logger.error({ err: err.message, queue }, 'jobs worker error'));

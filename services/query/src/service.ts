@@ -1,5 +1,6 @@
 import { indexNames } from '@portrait/shared';
 import {
+  bindRedisToDataset,
   bootstrapIndices,
   createApp,
   createEsClient,
@@ -39,10 +40,11 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD });
     lifecycle.defer('elasticsearch', () => es.close());
     await waitForEs(es, config.ES_URL, config.ES_WAIT_SECONDS * 1000, (msg) => logger.info(msg));
-    await bootstrapIndices(es, config.PORTRAIT_PREFIX);
+    const bootstrap = await bootstrapIndices(es, config.PORTRAIT_PREFIX);
     const redis = createRedis(config.REDIS_URL, 'producer');
     redis.on('error', () => undefined);
     lifecycle.defer('redis', () => closeRedis(redis));
+    const { namespace } = await bindRedisToDataset(redis, config.PORTRAIT_PREFIX, bootstrap.dataset, logger);
     const registry = createRegistry('query');
     const { app, finish } = createApp({
       logger,
@@ -52,10 +54,10 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     });
     const names = indexNames(config.PORTRAIT_PREFIX);
     app.use(queryRoutes(new Profiles(es, names.profiles)));
-    const maintenance = createMaintenanceQueue(redis, config.PORTRAIT_PREFIX);
+    const maintenance = createMaintenanceQueue(redis, namespace);
     maintenance.on('error', () => undefined);
     lifecycle.defer('maintenance queue', () => maintenance.close());
-    const membership = new MembershipJobs(es, names.profiles, redis, maintenance, config.PORTRAIT_PREFIX);
+    const membership = new MembershipJobs(es, names.profiles, redis, maintenance, namespace);
     const segments = new SegmentStore(es, names.segments);
     app.use(segmentRoutes(segments, new SegmentAnalytics(es, names.profiles), membership));
 
@@ -64,7 +66,7 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     const queueConnection = createRedis(config.REDIS_URL, 'producer');
     queueConnection.on('error', () => undefined);
     lifecycle.defer('export queue connection', () => closeRedis(queueConnection));
-    const exportsQueue = createExportsQueue(queueConnection, config.PORTRAIT_PREFIX);
+    const exportsQueue = createExportsQueue(queueConnection, namespace);
     exportsQueue.on('error', (err) => logger.warn({ err: err.message }, 'export queue error'));
     lifecycle.defer('export queue', () => exportsQueue.close());
     if (!(await whenRedisReady(queueConnection, 5000))) {
@@ -76,7 +78,7 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
       exportRoutes({
         store: segments,
         // Export jobs are queued here and run by the jobs process; their files are served from EXPORT_DIR.
-        jobs: new ExportJobs({ audit, queue: exportsQueue, redis, files, prefix: config.PORTRAIT_PREFIX, metrics, logger }),
+        jobs: new ExportJobs({ audit, queue: exportsQueue, redis, files, namespace, metrics, logger }),
         stream: {
           es,
           profiles: names.profiles,

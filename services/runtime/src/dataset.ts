@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors, type Client } from './elasticsearch';
 import type { Logger } from './logger';
-import type { Redis } from './redis';
+import { whenRedisReady, type Redis } from './redis';
 
 /**
  * Redis state (queued batches, remembered event ids, segment generations, export cancellations) only
@@ -96,6 +96,7 @@ export async function bindRedisToDataset(
   const binding: DatasetBinding = { dataset, namespace: redisNamespace(prefix, dataset) };
   let previous: string | null;
   try {
+    if (!(await whenRedisReady(redis, timeoutMs))) throw new Error(`not ready within ${timeoutMs} ms`);
     previous = await withTimeout(redis.getset(datasetPointerKey(prefix), dataset), timeoutMs);
   } catch (error) {
     logger.warn({ err: (error as Error).message, dataset }, 'Redis not reachable: could not check which data set its state describes');
@@ -152,6 +153,12 @@ export async function resolveDataset(
     warned = true;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 1000));
   }
+}
+
+/** The namespace of the data set the prefix's Redis is bound to, for tools that reach only Redis; undefined before any service started. */
+export async function boundNamespace(redis: Redis, prefix: string): Promise<string | undefined> {
+  const dataset = await redis.get(datasetPointerKey(prefix));
+  return dataset === null ? undefined : redisNamespace(prefix, dataset);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -13,9 +13,12 @@ import {
 // The payload contracts live in shared (zod schemas); re-exported for the services that only need their types.
 export type { DeadLetter, EventsJob, IngestJobData, ItemsJob, StagesDone } from '@portrait/shared';
 
-/** BullMQ key prefix: `<prefix>` so that several Portraits (and test runs) share one Redis safely. */
-export function bullPrefix(prefix: string): string {
-  return `${prefix}:bull`;
+/**
+ * BullMQ key prefix, under the data set's Redis namespace (`<prefix>:<dataset>`, see `bindRedisToDataset`):
+ * several Portraits and test runs share one Redis safely, and queued batches belong to one data set.
+ */
+export function bullPrefix(namespace: string): string {
+  return `${namespace}:bull`;
 }
 
 export const INGEST_JOB_OPTIONS: JobsOptions = {
@@ -36,26 +39,26 @@ export function replayJobId(deadLetterId: string): string {
   return `replay-${deadLetterId}`;
 }
 
-export function createIngestQueue(connection: ConnectionOptions, prefix: string): Queue<IngestJobData> {
+export function createIngestQueue(connection: ConnectionOptions, namespace: string): Queue<IngestJobData> {
   return new Queue<IngestJobData>(queueNames().ingest, {
     connection,
-    prefix: bullPrefix(prefix),
+    prefix: bullPrefix(namespace),
     defaultJobOptions: INGEST_JOB_OPTIONS,
   });
 }
 
-export function createDeadLetterQueue(connection: ConnectionOptions, prefix: string): Queue<DeadLetter> {
+export function createDeadLetterQueue(connection: ConnectionOptions, namespace: string): Queue<DeadLetter> {
   return new Queue<DeadLetter>(queueNames().deadLetter, {
     connection,
-    prefix: bullPrefix(prefix),
+    prefix: bullPrefix(namespace),
     defaultJobOptions: { removeOnComplete: false, removeOnFail: false },
   });
 }
 
-export function createMaintenanceQueue(connection: ConnectionOptions, prefix: string): Queue {
+export function createMaintenanceQueue(connection: ConnectionOptions, namespace: string): Queue {
   return new Queue(queueNames().maintenance, {
     connection,
-    prefix: bullPrefix(prefix),
+    prefix: bullPrefix(namespace),
     defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: 100, removeOnFail: 100 },
   });
 }
@@ -77,10 +80,10 @@ export function cappedBackoff(attemptsMade: number, capMs: number): number {
 }
 
 /** Segment entries and exits for marketing tools; kept a week after they were consumed. */
-export function createSegmentChangesQueue(connection: ConnectionOptions, prefix: string): Queue<SegmentChange> {
+export function createSegmentChangesQueue(connection: ConnectionOptions, namespace: string): Queue<SegmentChange> {
   return new Queue<SegmentChange>(queueNames().segmentChanges, {
     connection,
-    prefix: bullPrefix(prefix),
+    prefix: bullPrefix(namespace),
     defaultJobOptions: { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } },
   });
 }
@@ -106,10 +109,10 @@ export const EXPORT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 30 * 86_400 },
 };
 
-export function createExportsQueue(connection: ConnectionOptions, prefix: string): ExportsQueue {
+export function createExportsQueue(connection: ConnectionOptions, namespace: string): ExportsQueue {
   return new Queue<ExportQueueData>(queueNames().exports, {
     connection,
-    prefix: bullPrefix(prefix),
+    prefix: bullPrefix(namespace),
     defaultJobOptions: EXPORT_JOB_OPTIONS,
   });
 }

@@ -39,7 +39,8 @@ export class SegmentRegistry implements Membership {
     private readonly es: Client,
     private readonly alias: string,
     private readonly redis: Redis,
-    private readonly prefix: string,
+    /** The data set's Redis namespace. */
+    private readonly namespace: string,
     private readonly changes: Queue<SegmentChange>,
     private readonly logger: Logger,
     private readonly maxAgeMs = 60_000,
@@ -67,7 +68,7 @@ export class SegmentRegistry implements Membership {
 
   private async ensureFresh(): Promise<void> {
     // Read the counter before the definitions: a save that lands during the load moves it again.
-    const generation = await this.redis.get(segmentsGenerationKey(this.prefix));
+    const generation = await this.redis.get(segmentsGenerationKey(this.namespace));
     if (generation === this.generation && Date.now() - this.loadedAt < this.maxAgeMs) return;
     this.loading ??= this.load(generation).finally(() => (this.loading = undefined));
     await this.loading;

@@ -38,7 +38,8 @@ export interface ExportRunOptions {
   files: ExportFiles;
   /** Where cancel requests are flagged. */
   redis: Redis;
-  prefix: string;
+  /** The data set's Redis namespace. */
+  namespace: string;
   ttlMs: number;
   pageSize: number;
   pauseMs: number;
@@ -59,7 +60,7 @@ export type ExportJobResult =
  */
 export async function runExportJob(options: ExportRunOptions): Promise<ExportJobResult> {
   const { exportId, job, token, stopping, audit, files, logger } = options;
-  const cancelRequested = async (): Promise<boolean> => (await options.redis.exists(exportCancelKey(options.prefix, exportId))) === 1;
+  const cancelRequested = async (): Promise<boolean> => (await options.redis.exists(exportCancelKey(options.namespace, exportId))) === 1;
 
   let record;
   try {
@@ -198,7 +199,7 @@ export const exportRun: Handler<'exportRun'> = ({ data, job, token, stopping, de
     audit: deps.audit,
     files: deps.files,
     redis: deps.redis,
-    prefix: deps.config.PORTRAIT_PREFIX,
+    namespace: deps.namespace,
     ttlMs: deps.config.EXPORT_TTL_HOURS * 3_600_000,
     pageSize: deps.config.EXPORT_PAGE_SIZE,
     pauseMs: deps.config.EXPORT_PAGE_PAUSE_MS,

@@ -29,7 +29,8 @@ export interface ExportJobsDeps {
   queue: ExportsQueue;
   redis: Redis;
   files: ExportFiles;
-  prefix: string;
+  /** The data set's Redis namespace. */
+  namespace: string;
   metrics: ExportMetrics;
   logger: Logger;
 }
@@ -83,7 +84,7 @@ export class ExportJobs {
       const job = await this.deps.queue.getJob(exportId).catch(() => undefined);
       const live = ExportProgressSchema.safeParse(job?.progress);
       if (live.success) progress = live.data;
-      cancelRequested = (await this.deps.redis.exists(exportCancelKey(this.deps.prefix, exportId)).catch(() => 0)) === 1;
+      cancelRequested = (await this.deps.redis.exists(exportCancelKey(this.deps.namespace, exportId)).catch(() => 0)) === 1;
     }
     if (record.status === 'completed') progress = { rows: record.rows, total: record.total ?? record.rows };
     const percent = progress.total
@@ -107,7 +108,7 @@ export class ExportJobs {
     if (record.kind === 'stream') throw new ConflictError(`export ${exportId} was streamed; it has no job to cancel and no file to delete`);
     const at = new Date().toISOString();
     if (record.status === 'queued' || record.status === 'running') {
-      await this.deps.redis.set(exportCancelKey(this.deps.prefix, exportId), actor, 'EX', CANCEL_KEY_TTL_SECONDS);
+      await this.deps.redis.set(exportCancelKey(this.deps.namespace, exportId), actor, 'EX', CANCEL_KEY_TTL_SECONDS);
       if (record.status === 'queued') {
         // Removing fails when a worker has just taken the job: it then sees the cancel flag.
         await this.deps.queue

@@ -22,7 +22,8 @@ export class MembershipJobs {
     private readonly profiles: string,
     private readonly redis: Redis,
     private readonly maintenance: Queue,
-    private readonly prefix: string,
+    /** The data set's Redis namespace. */
+    private readonly namespace: string,
   ) {}
 
   /** One job per segment version (or deletion): saving the same version again does not queue it twice. */
@@ -35,7 +36,7 @@ export class MembershipJobs {
   async changed(segment: Segment): Promise<string> {
     const jobId = MembershipJobs.jobId(segment);
     await withRedis(async () => {
-      await this.redis.incr(segmentsGenerationKey(this.prefix));
+      await this.redis.incr(segmentsGenerationKey(this.namespace));
       await addJob(this.maintenance, 'segmentBackfill', { segmentId: segment.segmentId }, { jobId, attempts: 5 });
     });
     return jobId;
