@@ -1,20 +1,17 @@
 import { Worker } from 'bullmq';
-import { indexNames, profileOptionsOf, queueNames, type ProfileOptions } from '@portrait/shared';
+import { profileOptionsOf, queueNames, type ProfileOptions } from '@portrait/shared';
 import {
-  bindRedisToDataset,
-  bootstrapIndices,
+  openDataSet,
   bullPrefix,
   cappedBackoff,
   createApp,
   createDeadLetterQueue,
-  createEsClient,
   createIngestQueue,
   createLogger,
   createRedis,
   createSegmentChangesQueue,
   createRegistry,
   esReady,
-  waitForEs,
   Gauge,
   Lifecycle,
   listen,
@@ -52,18 +49,16 @@ export async function startIndexer(
 ): Promise<IndexerService> {
   const lifecycle = new Lifecycle(logger);
   try {
-    const prefix = config.PORTRAIT_PREFIX;
-    const names = indexNames(prefix);
-    const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 60_000 });
-    lifecycle.defer('elasticsearch', () => es.close());
-    await waitForEs(es, config.ES_URL, config.ES_WAIT_SECONDS * 1000, (msg) => logger.info(msg));
-    const bootstrap = await bootstrapIndices(es, prefix);
-    for (const outdated of bootstrap.outdated) logger.warn(outdated, 'index is older than its definition; run the migration');
-
-    const producer = createRedis(config.REDIS_URL, 'worker');
-    producer.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
-    lifecycle.defer('redis', () => closeRedis(producer));
-    const { namespace } = await bindRedisToDataset(producer, prefix, bootstrap.dataset, logger);
+    const {
+      prefix,
+      names,
+      es,
+      redis: producer,
+      namespace,
+    } = await openDataSet(config, lifecycle, logger, {
+      redisRole: 'worker',
+      esRequestTimeoutMs: 60_000,
+    });
     const deadLetter = createDeadLetterQueue(producer, namespace);
     const ingestQueue = createIngestQueue(producer, namespace);
     const segmentChanges = createSegmentChangesQueue(producer, namespace);

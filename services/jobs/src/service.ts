@@ -1,15 +1,11 @@
 import type { Queue } from 'bullmq';
-import { JOBS_API, indexNames, profileOptionsOf, type JobQueue } from '@portrait/shared';
+import { JOBS_API, profileOptionsOf, type JobQueue } from '@portrait/shared';
 import {
-  bindRedisToDataset,
-  bootstrapIndices,
-  closeRedis,
+  openDataSet,
   createApp,
-  createEsClient,
   createExportsQueue,
   createLogger,
   createMaintenanceQueue,
-  createRedis,
   createRegistry,
   createSegmentChangesQueue,
   esReady,
@@ -20,7 +16,6 @@ import {
   listen,
   redisReady,
   SegmentRegistry,
-  waitForEs,
   type Logger,
 } from '@portrait/runtime';
 import type { JobsConfig } from './config';
@@ -43,18 +38,10 @@ export interface JobsService {
 export async function startJobs(config: JobsConfig, logger: Logger = createLogger('jobs', config.LOG_LEVEL)): Promise<JobsService> {
   const lifecycle = new Lifecycle(logger);
   try {
-    const prefix = config.PORTRAIT_PREFIX;
-    const names = indexNames(prefix);
-    const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 60_000 });
-    lifecycle.defer('elasticsearch', () => es.close());
-    await waitForEs(es, config.ES_URL, config.ES_WAIT_SECONDS * 1000, (msg) => logger.info(msg));
-    const bootstrap = await bootstrapIndices(es, prefix);
-    for (const outdated of bootstrap.outdated) logger.warn(outdated, 'index is older than its definition; run the migration');
-
-    const redis = createRedis(config.REDIS_URL, 'worker');
-    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
-    lifecycle.defer('redis', () => closeRedis(redis));
-    const { namespace } = await bindRedisToDataset(redis, prefix, bootstrap.dataset, logger);
+    const { prefix, names, es, redis, namespace } = await openDataSet(config, lifecycle, logger, {
+      redisRole: 'worker',
+      esRequestTimeoutMs: 60_000,
+    });
     const queues: Record<JobQueue, Queue> = {
       maintenance: createMaintenanceQueue(redis, namespace),
       exports: createExportsQueue(redis, namespace),

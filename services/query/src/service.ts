@@ -1,15 +1,11 @@
-import { indexNames } from '@portrait/shared';
 import {
-  bindRedisToDataset,
-  bootstrapIndices,
+  openDataSet,
   createApp,
-  createEsClient,
   createLogger,
   createMaintenanceQueue,
   createRedis,
   createRegistry,
   esReady,
-  waitForEs,
   Lifecycle,
   listen,
   redisReady,
@@ -37,14 +33,7 @@ export interface QueryService {
 export async function startQuery(config: QueryConfig, logger: Logger = createLogger('query', config.LOG_LEVEL)): Promise<QueryService> {
   const lifecycle = new Lifecycle(logger);
   try {
-    const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD });
-    lifecycle.defer('elasticsearch', () => es.close());
-    await waitForEs(es, config.ES_URL, config.ES_WAIT_SECONDS * 1000, (msg) => logger.info(msg));
-    const bootstrap = await bootstrapIndices(es, config.PORTRAIT_PREFIX);
-    const redis = createRedis(config.REDIS_URL, 'producer');
-    redis.on('error', () => undefined);
-    lifecycle.defer('redis', () => closeRedis(redis));
-    const { namespace } = await bindRedisToDataset(redis, config.PORTRAIT_PREFIX, bootstrap.dataset, logger);
+    const { names, es, redis, namespace } = await openDataSet(config, lifecycle, logger, { redisRole: 'producer' });
     const registry = createRegistry('query');
     const { app, finish } = createApp({
       logger,
@@ -52,7 +41,6 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
       readiness: { elasticsearch: () => esReady(es), redis: () => redisReady(redis) },
       api: QUERY_API,
     });
-    const names = indexNames(config.PORTRAIT_PREFIX);
     app.use(queryRoutes(new Profiles(es, names.profiles)));
     const maintenance = createMaintenanceQueue(redis, namespace);
     maintenance.on('error', () => undefined);

@@ -13,3 +13,4 @@ export * from './bulk';
 export * from './segment-registry';
 export * from './exports';
 export * from './api-docs';
+export * from './data-set-clients';
