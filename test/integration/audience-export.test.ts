@@ -653,3 +653,27 @@ describe('audit trail', () => {
     expect(doc._source.actor).toBe('alice');
   });
 });
+
+describe('Redis down when an export job is asked for', () => {
+  it('answers 503 with Retry-After and records the export as failed, not queued', async () => {
+    const offline = await query({ ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const res = await http(
+        'POST',
+        `${offline.url}/v1/segments/${nurses}/exports`,
+        { format: 'csv', fields: ['userId', 'emailSha256'] },
+        actor,
+      );
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(res.body).toMatchObject({ error: 'unavailable' });
+      await es.indices.refresh({ index: names.exports });
+      const listed = await http('GET', `${qry.url}/v1/exports?segmentId=${nurses}&status=failed`);
+      expect(listed.body.exports).toEqual(
+        expect.arrayContaining([expect.objectContaining({ status: 'failed', error: 'could not be queued: Redis unavailable' })]),
+      );
+    } finally {
+      await offline.stop();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import {
   JOBS,
+  UnavailableError,
   queueNames,
   type DeadLetter,
   type ExportJobData,
@@ -65,13 +66,31 @@ export function createMaintenanceQueue(connection: ConnectionOptions, namespace:
 
 /**
  * Queues a batch job for the jobs process under its name from shared's `JOBS`, its payload parsed with the
- * schema the handler parses it with.
+ * schema the handler parses it with. BullMQ waits for a lost connection to come back; a request does not:
+ * after `timeoutMs` this answers `UnavailableError` (503), though the job may still reach Redis later.
  */
-export function addJob<K extends JobKind>(queue: Queue, kind: K, data: JobPayload<K>, opts?: JobsOptions): Promise<Job> {
+export async function addJob<K extends JobKind>(
+  queue: Queue,
+  kind: K,
+  data: JobPayload<K>,
+  opts?: JobsOptions,
+  timeoutMs = 5000,
+): Promise<Job> {
   const spec = JOBS[kind];
   const expected = queueNames()[spec.queue];
   if (queue.name !== expected) throw new Error(`${kind} jobs go on the ${expected} queue, not on ${queue.name}`);
-  return queue.add(spec.name, spec.payload.parse(data), opts);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new UnavailableError(`Redis did not take the ${kind} job within ${timeoutMs} ms; retry shortly`, 'redis')),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([queue.add(spec.name, spec.payload.parse(data), opts), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Delay before retry `attemptsMade` (1-based): 500 ms doubling, capped. */
