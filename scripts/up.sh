@@ -67,6 +67,7 @@ Portrait is up.
   Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/profiles/search, /v1/segments
   Indexer         http://127.0.0.1:3002   /metrics, /readyz
   Jobs            http://127.0.0.1:3004   /metrics, /readyz (refresh, retention, segment backfill, export jobs)
+  API docs        http://127.0.0.1:3001/docs, http://127.0.0.1:3003/docs   (OpenAPI 3.1 at /openapi.json on every service)
   Elasticsearch   $(bash scripts/es.sh url)
   Logs            .run/*.log
 
