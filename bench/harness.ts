@@ -7,8 +7,7 @@ import {
   createEsClient,
   createRedis,
   deletePrefix,
-  ensureDatasetId,
-  redisNamespace,
+  ensureDataSet,
   type Client,
   type Logger,
   type Redis,
@@ -131,7 +130,7 @@ export function connectInfra(): Infra {
 /** Deletes a prefix's indices, templates and Redis keys. */
 /** The Redis namespace of a prefix's data set (created with its id when the services have not run yet). */
 export async function namespaceOf(infra: Infra, prefix: string): Promise<string> {
-  return redisNamespace(prefix, await ensureDatasetId(infra.es, prefix));
+  return (await ensureDataSet(infra.es, prefix)).namespace;
 }
 
 export async function cleanup(infra: Infra, prefix: string): Promise<void> {

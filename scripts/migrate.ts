@@ -18,7 +18,6 @@ import {
   createRedis,
   migrateIndex,
   readDefinition,
-  redisNamespace,
 } from '@portrait/runtime';
 
 async function main(): Promise<void> {
@@ -31,7 +30,7 @@ async function main(): Promise<void> {
   const redis = createRedis(config.REDIS_URL, 'worker');
   // Puts the new template; creates nothing when the alias exists.
   const { dataset } = await bootstrapIndices(es, config.PORTRAIT_PREFIX);
-  const namespace = redisNamespace(config.PORTRAIT_PREFIX, dataset);
+  const { namespace } = dataset;
   const queues = [createIngestQueue(redis, namespace), createMaintenanceQueue(redis, namespace)];
   try {
     const names = indexNames(config.PORTRAIT_PREFIX);

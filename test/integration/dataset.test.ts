@@ -4,7 +4,7 @@ import {
   createLogger,
   datasetPointerKey,
   deletePrefix,
-  ensureDatasetId,
+  ensureDataSet,
   resolveDataset,
   type Client,
   type Redis,
@@ -44,32 +44,45 @@ describe('the data set id Redis state is bound to', () => {
 
   it('is created once however many processes ask at the same time, and survives restarts', async () => {
     const prefix = fresh();
-    const ids = await Promise.all(Array.from({ length: 6 }, () => ensureDatasetId(es, prefix)));
-    expect(new Set(ids).size).toBe(1);
-    expect(ids[0]).toMatch(/^[0-9a-f]{12}$/);
-    expect(await ensureDatasetId(es, prefix)).toBe(ids[0]);
+    const sets = await Promise.all(Array.from({ length: 6 }, () => ensureDataSet(es, prefix)));
+    expect(new Set(sets.map((d) => JSON.stringify(d))).size).toBe(1);
+    expect(sets[0]!.id).toMatch(/^[0-9a-f]{12}$/);
+    expect(sets[0]!.namespace).toBe(`${prefix}:${sets[0]!.id}`);
+    expect(await ensureDataSet(es, prefix)).toEqual(sets[0]);
   });
 
   it('is new once the indices are gone, and Redis bound to the old one says so and sets its state aside', async () => {
     const prefix = fresh();
     const { logger, warnings } = recordingLogger();
-    const first = await ensureDatasetId(es, prefix);
+    const first = await ensureDataSet(es, prefix);
     const bound = await bindRedisToDataset(redis, prefix, first, logger);
-    expect(bound).toEqual({ dataset: first, namespace: `${prefix}:${first}` });
+    expect(bound).toEqual({ namespace: first.namespace });
     await redis.set(`${bound.namespace}:dedup:e-1`, '1');
     expect(await bindRedisToDataset(redis, prefix, first, logger)).toEqual(bound);
     expect(warnings).toEqual([]);
 
     await deletePrefix(es, prefix);
-    const second = await ensureDatasetId(es, prefix);
-    expect(second).not.toBe(first);
+    const second = await ensureDataSet(es, prefix);
+    expect(second.id).not.toBe(first.id);
     const rebound = await bindRedisToDataset(redis, prefix, second, logger);
-    expect(rebound).toEqual({ dataset: second, namespace: `${prefix}:${second}`, previous: first });
-    expect(warnings).toEqual([expect.stringContaining(`left aside under '${prefix}:${first}:*'`)]);
-    expect(await redis.get(datasetPointerKey(prefix))).toBe(second);
+    expect(rebound).toEqual({ namespace: second.namespace, previous: first.namespace });
+    expect(warnings).toEqual([expect.stringContaining(`another data set (under '${first.namespace}:*')`)]);
+    expect(await redis.get(datasetPointerKey(prefix))).toBe(second.namespace);
     // Nothing of the old data set is read under the new namespace, and nothing of it was deleted.
     expect(await redis.exists(`${rebound.namespace}:dedup:e-1`)).toBe(0);
     expect(await redis.exists(`${bound.namespace}:dedup:e-1`)).toBe(1);
+  });
+
+  it('keeps the Redis keys of indices from before data set ids: an upgrade in place loses nothing queued', async () => {
+    const prefix = fresh();
+    const { logger } = recordingLogger();
+    // Indices as an earlier version left them: a profiles alias, no data set document.
+    await es.indices.create({ index: `${prefix}-profiles-v2`, aliases: { [`${prefix}-profiles`]: {} } });
+    await redis.set(`${prefix}:dedup:e-old`, '1');
+    const upgraded = await ensureDataSet(es, prefix);
+    expect(upgraded.namespace).toBe(prefix);
+    expect(await bindRedisToDataset(redis, prefix, upgraded, logger)).toEqual({ namespace: prefix });
+    expect(await redis.exists(`${upgraded.namespace}:dedup:e-old`)).toBe(1);
   });
 
   it('falls back to the data set Redis was bound to while Elasticsearch does not answer', async () => {
@@ -80,13 +93,10 @@ describe('the data set id Redis state is bound to', () => {
       await expect(resolveDataset(down, redis, prefix, logger, { waitMs: 300, pollMs: 100 })).rejects.toThrow(
         /Elasticsearch does not answer .* Redis was never bound to one. Start Elasticsearch/,
       );
-      const dataset = await ensureDatasetId(es, prefix);
+      const dataset = await ensureDataSet(es, prefix);
       await bindRedisToDataset(redis, prefix, dataset, logger);
-      expect(await resolveDataset(down, redis, prefix, logger, { waitMs: 300, pollMs: 100 })).toEqual({
-        dataset,
-        namespace: `${prefix}:${dataset}`,
-      });
-      expect(await resolveDataset(es, redis, prefix, logger, { waitMs: 300 })).toEqual({ dataset, namespace: `${prefix}:${dataset}` });
+      expect(await resolveDataset(down, redis, prefix, logger, { waitMs: 300, pollMs: 100 })).toEqual({ namespace: dataset.namespace });
+      expect(await resolveDataset(es, redis, prefix, logger, { waitMs: 300 })).toEqual({ namespace: dataset.namespace });
     } finally {
       await down.close();
     }
@@ -117,16 +127,16 @@ describe('the data set id Redis state is bound to', () => {
     };
 
     await run('accepted');
-    const before = await ensureDatasetId(es, prefix);
+    const before = await ensureDataSet(es, prefix);
     // Re-sent to the same data set, the events are duplicates and change nothing.
     await run('duplicate');
-    expect(await ensureDatasetId(es, prefix)).toBe(before);
+    expect(await ensureDataSet(es, prefix)).toEqual(before);
 
     // Elasticsearch loses the data set; Redis keeps its remembered ids and queues.
     await deletePrefix(es, prefix);
     await run('accepted');
-    const after = await ensureDatasetId(es, prefix);
-    expect(after).not.toBe(before);
-    expect(await redis.get(datasetPointerKey(prefix))).toBe(after);
+    const after = await ensureDataSet(es, prefix);
+    expect(after.id).not.toBe(before.id);
+    expect(await redis.get(datasetPointerKey(prefix))).toBe(after.namespace);
   });
 });

@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import {
-  createLogger,
-  createEsClient,
-  createRedis,
-  deletePrefix,
-  ensureDatasetId,
-  redisNamespace,
-  type Client,
-  type Redis,
-} from '@portrait/runtime';
+import { createLogger, createEsClient, createRedis, deletePrefix, ensureDataSet, type Client, type Redis } from '@portrait/runtime';
 import { loadIngestConfig, startIngest, type IngestService } from '@portrait/ingest';
 import { loadIndexerConfig, startIndexer, type IndexerService } from '@portrait/indexer';
 import { loadQueryConfig, startQuery, type QueryService } from '@portrait/query';
@@ -83,7 +74,7 @@ export function redisClient(url = REDIS_URL): Redis {
 
 /** The Redis namespace of a prefix's data set, as the services bind it (the id is created if no service ran yet). */
 export async function namespaceOf(es: Client, prefix: string): Promise<string> {
-  return redisNamespace(prefix, await ensureDatasetId(es, prefix));
+  return (await ensureDataSet(es, prefix)).namespace;
 }
 
 /** Removes everything a prefix created: indices, templates, queues and keys. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { indexNames } from '@portrait/shared';
-import { ensureDatasetId } from './dataset';
+import { ensureDataSet, type DataSet } from './dataset';
 import { errors, type Client, type estypes } from './elasticsearch';
 
 /** Where the versioned index definitions live (infra/elasticsearch/indices/<name>.json). */
@@ -25,8 +25,8 @@ export interface BootstrapReport {
   created: string[];
   /** Aliases whose index is older than its definition: run the migration to roll it out. */
   outdated: { alias: string; index: string; definitionVersion: number }[];
-  /** The id of the data set these indices hold (see `ensureDatasetId`): Redis keys live under it. */
-  dataset: string;
+  /** The data set these indices hold (see `ensureDataSet`): its Redis keys live under its namespace. */
+  dataset: DataSet;
 }
 
 /**
@@ -36,7 +36,7 @@ export interface BootstrapReport {
  */
 export async function bootstrapIndices(client: Client, prefix: string): Promise<BootstrapReport> {
   const names = indexNames(prefix);
-  const report: BootstrapReport = { templates: [], created: [], outdated: [], dataset: await ensureDatasetId(client, prefix) };
+  const report: BootstrapReport = { templates: [], created: [], outdated: [], dataset: await ensureDataSet(client, prefix) };
 
   for (const [logical, alias] of [
     ['profiles', names.profiles],

@@ -1,72 +1,87 @@
 import { randomUUID } from 'node:crypto';
+import { indexNames } from '@portrait/shared';
 import { errors, type Client } from './elasticsearch';
 import type { Logger } from './logger';
 import { whenRedisReady, type Redis } from './redis';
 
 /**
  * Redis state (queued batches, remembered event ids, segment generations, export cancellations) only
- * means something for the Elasticsearch data it was made for. Each data set gets an id when its indices
- * are first created, stored with them in `<prefix>-dataset`; every Redis key lives under
- * `<prefix>:<dataset id>:`. A fresh Elasticsearch (another checkout, a deleted data directory, a new
- * cluster) gets a new id, so a Redis that outlived its data set is never read as if it described the new
- * one: its keys are left aside, and reported.
+ * means something for the Elasticsearch data it was made for. Each data set gets an id and a Redis
+ * namespace when its indices are first created, stored with them in `<prefix>-dataset`; every Redis key
+ * lives under that namespace, `<prefix>:<dataset id>`. A fresh Elasticsearch (another checkout, a deleted
+ * data directory, a new cluster) gets a new one, so a Redis that outlived its data set is never read as if
+ * it described the new one: its keys are left aside, and reported.
+ *
+ * A data set whose indices predate the ids (an upgrade in place) keeps the keys it has: its namespace is the
+ * bare prefix, where those keys already are, so nothing queued or remembered is lost across the upgrade.
  */
 
+export interface DataSet {
+  id: string;
+  /** Where its Redis keys live: `<prefix>:<id>`, or `<prefix>` for a data set from before the ids. */
+  namespace: string;
+}
+
 const DOC_ID = 'dataset';
+const ID = /^[0-9a-f]{12}$/;
 
 export function datasetIndex(prefix: string): string {
   return `${prefix}-dataset`;
 }
 
-/** The Redis key holding the id of the data set the prefix's Redis state currently describes. */
+/** The Redis key holding the namespace of the data set the prefix's Redis state currently describes. */
 export function datasetPointerKey(prefix: string): string {
   return `${prefix}:dataset`;
 }
 
-/** The namespace of every Redis key of one data set. */
-export function redisNamespace(prefix: string, dataset: string): string {
-  return `${prefix}:${dataset}`;
-}
-
 /**
- * The id of the data set Elasticsearch holds for this prefix, created on first use. Safe to call from
- * several processes at once: the first writer's id wins and everyone reads it.
+ * The data set Elasticsearch holds for this prefix, created on first use. Safe to call from several
+ * processes at once: the first writer wins and everyone reads what it wrote.
  */
-export async function ensureDatasetId(es: Client, prefix: string, now: () => number = Date.now): Promise<string> {
+export async function ensureDataSet(es: Client, prefix: string, now: () => number = Date.now): Promise<DataSet> {
   const index = datasetIndex(prefix);
-  const existing = await readDatasetId(es, prefix);
+  const existing = await readDataSet(es, prefix);
   if (existing) return existing;
+  // Profiles without a data set id were written before ids existed: their Redis state is under the bare prefix.
+  const upgrade = await es.indices.existsAlias({ name: indexNames(prefix).profiles });
   try {
     await es.indices.create({
       index,
-      settings: { number_of_shards: 1, number_of_replicas: 0, auto_expand_replicas: '0-1' },
-      mappings: { dynamic: false, properties: { datasetId: { type: 'keyword' }, createdAt: { type: 'date' } } },
+      settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
+      mappings: {
+        dynamic: false,
+        properties: { datasetId: { type: 'keyword' }, namespace: { type: 'keyword' }, createdAt: { type: 'date' } },
+      },
     });
   } catch (error) {
     if (!(error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception')) throw error;
   }
-  const candidate = randomUUID().replaceAll('-', '').slice(0, 12);
+  const id = randomUUID().replaceAll('-', '').slice(0, 12);
+  const candidate: DataSet = { id, namespace: upgrade ? prefix : `${prefix}:${id}` };
   try {
     await es.create({
       index,
       id: DOC_ID,
-      document: { datasetId: candidate, createdAt: new Date(now()).toISOString() },
+      document: { datasetId: candidate.id, namespace: candidate.namespace, createdAt: new Date(now()).toISOString() },
       refresh: 'wait_for',
     });
     return candidate;
   } catch (error) {
     if (!(error instanceof errors.ResponseError && error.statusCode === 409)) throw error;
-    const winner = await readDatasetId(es, prefix);
-    if (!winner) throw new Error(`${index} holds no data set id after a conflicting create; check the index`, { cause: error });
+    const winner = await readDataSet(es, prefix);
+    if (!winner) throw new Error(`${index} holds no data set after a conflicting create; check the index`, { cause: error });
     return winner;
   }
 }
 
-async function readDatasetId(es: Client, prefix: string): Promise<string | undefined> {
+async function readDataSet(es: Client, prefix: string): Promise<DataSet | undefined> {
   try {
-    const res = await es.get<{ datasetId?: unknown }>({ index: datasetIndex(prefix), id: DOC_ID });
-    const id = res._source?.datasetId;
-    return typeof id === 'string' && /^[0-9a-f]{12}$/.test(id) ? id : undefined;
+    const res = await es.get<{ datasetId?: unknown; namespace?: unknown }>({ index: datasetIndex(prefix), id: DOC_ID });
+    const { datasetId, namespace } = res._source ?? {};
+    if (typeof datasetId !== 'string' || !ID.test(datasetId)) return undefined;
+    const expected = [`${prefix}:${datasetId}`, prefix];
+    if (typeof namespace !== 'string' || !expected.includes(namespace)) return undefined;
+    return { id: datasetId, namespace };
   } catch (error) {
     if (error instanceof errors.ResponseError && error.statusCode === 404) return undefined;
     throw error;
@@ -74,10 +89,9 @@ async function readDatasetId(es: Client, prefix: string): Promise<string | undef
 }
 
 export interface DatasetBinding {
-  dataset: string;
-  /** Redis namespace of the data set: `<prefix>:<dataset>`. */
+  /** The data set's Redis namespace: every key of the process goes under it. */
   namespace: string;
-  /** The data set Redis described before, when it was another one (its keys are left aside). */
+  /** The namespace Redis described before, when it was another data set's (its keys are left aside). */
   previous?: string;
 }
 
@@ -89,26 +103,30 @@ export interface DatasetBinding {
 export async function bindRedisToDataset(
   redis: Redis,
   prefix: string,
-  dataset: string,
+  dataset: DataSet,
   logger: Logger,
   timeoutMs = 5000,
 ): Promise<DatasetBinding> {
-  const binding: DatasetBinding = { dataset, namespace: redisNamespace(prefix, dataset) };
+  const binding: DatasetBinding = { namespace: dataset.namespace };
   let previous: string | null;
   try {
     if (!(await whenRedisReady(redis, timeoutMs))) throw new Error(`not ready within ${timeoutMs} ms`);
-    previous = await withTimeout(redis.getset(datasetPointerKey(prefix), dataset), timeoutMs);
+    previous = await withTimeout(redis.getset(datasetPointerKey(prefix), dataset.namespace), timeoutMs);
   } catch (error) {
-    logger.warn({ err: (error as Error).message, dataset }, 'Redis not reachable: could not check which data set its state describes');
+    logger.warn(
+      { err: (error as Error).message, dataset: dataset.id },
+      'Redis not reachable: could not check which data set its state describes',
+    );
     return binding;
   }
-  if (previous !== null && previous !== dataset) {
-    const aside = redisNamespace(prefix, previous);
+  if (previous !== null && previous !== dataset.namespace) {
+    const patterns = previous === prefix ? [`${prefix}:bull:*`, `${prefix}:dedup:*`] : [`${previous}:*`];
+    const previousKeys = await withTimeout(countKeys(redis, patterns), timeoutMs).catch(() => -1);
     logger.warn(
-      { prefix, dataset, previous, previousKeys: await withTimeout(countKeys(redis, `${aside}:*`), timeoutMs).catch(() => -1) },
-      `Redis held the state of data set ${previous}, which this Elasticsearch does not hold (it holds ${dataset}): ` +
-        `that state is left aside under '${aside}:*'. Delete it with 'npm run es -- wipe' once nothing there is ` +
-        `needed, or point the services back at the Elasticsearch it belongs to`,
+      { prefix, dataset: dataset.id, namespace: dataset.namespace, previous, previousKeys },
+      `Redis held the state of another data set (under '${previous}:*'), which this Elasticsearch does not hold: ` +
+        `that state is left aside. Delete it with 'npm run es -- wipe' once nothing there is needed, or point the ` +
+        `services back at the Elasticsearch it belongs to`,
     );
     binding.previous = previous;
   }
@@ -117,7 +135,7 @@ export async function bindRedisToDataset(
 
 /**
  * The data set for a process that may start while Elasticsearch is down (ingest accepts events without
- * it): Elasticsearch's id when it answers, else the one Redis was last bound to; waits for either.
+ * it): Elasticsearch's when it answers, else the one Redis was last bound to; waits for either.
  */
 export async function resolveDataset(
   es: Client,
@@ -130,17 +148,17 @@ export async function resolveDataset(
   for (let warned = false; ;) {
     let esError: unknown;
     try {
-      return await bindRedisToDataset(redis, prefix, await ensureDatasetId(es, prefix), logger);
+      return await bindRedisToDataset(redis, prefix, await ensureDataSet(es, prefix), logger);
     } catch (error) {
       esError = error;
     }
-    const known = await withTimeout(redis.get(datasetPointerKey(prefix)), 2000).catch(() => null);
+    const known = await withTimeout(boundNamespace(redis, prefix), 2000).catch(() => undefined);
     if (known) {
       logger.warn(
-        { err: (esError as Error).message, dataset: known },
+        { err: (esError as Error).message, namespace: known },
         'Elasticsearch not reachable: serving the data set Redis was last bound to',
       );
-      return { dataset: known, namespace: redisNamespace(prefix, known) };
+      return { namespace: known };
     }
     if (Date.now() > deadline) {
       throw new Error(
@@ -157,8 +175,7 @@ export async function resolveDataset(
 
 /** The namespace of the data set the prefix's Redis is bound to, for tools that reach only Redis; undefined before any service started. */
 export async function boundNamespace(redis: Redis, prefix: string): Promise<string | undefined> {
-  const dataset = await redis.get(datasetPointerKey(prefix));
-  return dataset === null ? undefined : redisNamespace(prefix, dataset);
+  return (await redis.get(datasetPointerKey(prefix))) ?? undefined;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -171,13 +188,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-async function countKeys(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
+async function countKeys(redis: Redis, patterns: string[]): Promise<number> {
   let n = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    n += keys.length;
-  } while (cursor !== '0');
+  for (const pattern of patterns) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      n += keys.length;
+    } while (cursor !== '0');
+  }
   return n;
 }
