@@ -42,7 +42,7 @@ export interface ProfileField {
   internal?: true;
 }
 
-export const LIFECYCLE_STAGES = ['registered', 'new', 'active', 'at_risk', 'dormant'] as const;
+export const LIFECYCLE_STAGES = ['registered', 'new', 'active', 'at_risk', 'dormant', 'churned'] as const;
 export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 
 /** The keys of a profile's per-behaviour window counts (`behavior.counts.<type>.<window>`). */

@@ -155,6 +155,8 @@ describe('lifecycleStage and age bands', () => {
     [100, 10, 'active'],
     [100, 45, 'at_risk'],
     [300, 120, 'dormant'],
+    [800, 365, 'dormant'],
+    [800, 366, 'churned'],
   ] as const)('first seen %p days ago, last seen %p days ago -> %s', (first, last, stage) => {
     expect(
       lifecycleStage(first === undefined ? undefined : NOW - first * DAY, last === undefined ? undefined : NOW - last * DAY, NOW),

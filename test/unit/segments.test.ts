@@ -135,7 +135,10 @@ describe('parseSegmentDefinition', () => {
     ]);
     expect(issuesOf({ field: 'purchases.orders', op: 'range', gte: 1e10 })[0]!.reason).toContain('32-bit integer');
     expect(issuesOf({ field: 'lifecycle.stage', op: 'eq', value: 'at-risk' })).toEqual([
-      { path: 'definition.value', reason: 'is not a value of lifecycle.stage; use one of registered, new, active, at_risk, dormant' },
+      {
+        path: 'definition.value',
+        reason: 'is not a value of lifecycle.stage; use one of registered, new, active, at_risk, dormant, churned',
+      },
     ]);
     expect(issuesOf({ field: 'attributes.consents.sms', op: 'eq', value: 'yes' })[0]!.reason).toBe('must be true or false');
     expect(issuesOf({ field: 'attributes.city', op: 'prefix', value: '' })[0]).toEqual({

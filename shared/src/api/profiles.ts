@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BEHAVIOUR_TYPES, IdSchema } from '../events';
 import { CONSENT_CHANNELS } from '../consent-channels';
+import { LIFECYCLE_STAGES } from '../profile-fields';
 import { ProfileSearchParams } from '../search/profile-search';
 import { json, type ApiRoute } from './route';
 
@@ -62,7 +63,7 @@ export const PublicProfileSchema = z
     }),
     reviews: z.object({ count: z.number().int(), avgRating: z.number().optional() }),
     lifecycle: z.object({
-      stage: z.enum(['registered', 'new', 'active', 'at_risk', 'dormant']),
+      stage: z.enum(LIFECYCLE_STAGES),
       daysSinceLastSeen: z.number().int().optional(),
     }),
     updatedAt: date().meta({ description: 'When the fold last applied events' }),

@@ -33,10 +33,14 @@ const saturate = (n: number): number => Math.min(n, Limits.maxInteger);
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/** Lifecycle by recency: new within 30 days of first activity, then active / at risk / dormant by last activity. */
+/**
+ * Lifecycle by recency: new within 30 days of first activity, then by days since the last activity: active
+ * (up to 30), at risk (31–90), dormant (91–365), churned (more than a year).
+ */
 export function lifecycleStage(firstSeen: number | undefined, lastSeen: number | undefined, nowMs: number): LifecycleStage {
   if (firstSeen === undefined || lastSeen === undefined) return 'registered';
   const sinceLast = daysBetween(lastSeen, nowMs);
+  if (sinceLast > 365) return 'churned';
   if (sinceLast > 90) return 'dormant';
   if (sinceLast > 30) return 'at_risk';
   if (daysBetween(firstSeen, nowMs) <= 30) return 'new';
