@@ -19,3 +19,4 @@ export * from './queues';
 export * from './api';
 export * from './mining/rfm';
 export * from './mining/propensity';
+export * from './mining/rules';
