@@ -17,3 +17,4 @@ export * from './exports';
 export * from './own';
 export * from './queues';
 export * from './api';
+export * from './mining/wa-churn';
