@@ -18,3 +18,4 @@ export * from './own';
 export * from './queues';
 export * from './api';
 export * from './mining/wa-churn';
+export * from './mining/clusters';

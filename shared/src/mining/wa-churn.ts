@@ -245,3 +245,27 @@ function featureValue(row: WaChurnRow, feature: WaChurnFeature): number {
 export function waChurnFeatures(row: WaChurnRow, features: readonly WaChurnFeature[] = WA_CHURN_FEATURES): number[] {
   return features.map((feature) => featureValue(row, feature));
 }
+
+/**
+ * The features the wa_churn cluster model uses: spend, loyalty and what the customer takes. Demographics and
+ * payment flags are left to the propensity model; with them, binary columns dominate the distances and the
+ * silhouette runs to the top of the k range without better separating churners.
+ */
+export const WA_CHURN_CLUSTER_FEATURES: readonly WaChurnFeature[] = [
+  'tenure',
+  'monthly_charges',
+  'total_charges',
+  'contract',
+  'services',
+  'fiber',
+];
+
+/** How cluster names speak of the wa_churn features. */
+export const WA_CHURN_PHRASES: readonly { feature: WaChurnFeature; high: string; low: string }[] = [
+  { feature: 'tenure', high: 'long-standing', low: 'new' },
+  { feature: 'monthly_charges', high: 'high-paying', low: 'low-paying' },
+  { feature: 'total_charges', high: 'high-lifetime-value', low: 'low-lifetime-value' },
+  { feature: 'contract', high: 'long-contract', low: 'month-to-month' },
+  { feature: 'services', high: 'many-service', low: 'few-service' },
+  { feature: 'fiber', high: 'fiber', low: 'non-fiber' },
+];
