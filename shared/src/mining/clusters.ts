@@ -11,6 +11,10 @@
 import { ValidationError } from '../errors';
 import { hashSeed, mulberry32, sampleIndexes, type Rng } from './random';
 
+// Module-level copies of globals used in hot loops: a global lookup is slow inside a vm context (as under jest).
+const { sqrt, min } = Math;
+const INFINITY = Number.POSITIVE_INFINITY;
+
 /** `rows` x `cols` numbers, row-major: row i is `data[i * cols] .. data[i * cols + cols - 1]`. */
 export interface FeatureMatrix {
   readonly rows: number;
@@ -54,7 +58,7 @@ export function fitScaler(matrix: FeatureMatrix, features?: readonly string[]): 
     }
   }
   const deviations = Array.from(m2, (s, j) => {
-    const sd = Math.sqrt(s / rows);
+    const sd = sqrt(s / rows);
     // Rounding leaves a tiny spread on a constant column: treat anything below 1e-12 of the scale as none.
     return sd <= 1e-12 * Math.max(1, Math.abs(means[j]!)) ? 0 : sd;
   });
@@ -107,19 +111,6 @@ function distance2(data: Float64Array, i: number, centroids: Float64Array, c: nu
   return s;
 }
 
-function nearest(data: Float64Array, i: number, centroids: Float64Array, k: number, weights: Float64Array, d: number): [number, number] {
-  let best = 0;
-  let bestD = Infinity;
-  for (let c = 0; c < k; c++) {
-    const dc = distance2(data, i, centroids, c, weights, d);
-    if (dc < bestD) {
-      bestD = dc;
-      best = c;
-    }
-  }
-  return [best, bestD];
-}
-
 /**
  * k-means++ seeding, greedy as in scikit-learn: each new centre is the best of 2 + ln k candidates drawn with
  * probability proportional to the squared distance to the nearest centre so far. Null when the rows have fewer
@@ -141,7 +132,7 @@ function seedCentroids(m: FeatureMatrix, k: number, weights: Float64Array, rng: 
     let sum = 0;
     for (let i = 0; i < n; i++) cumulative[i] = sum += closest[i]!;
     let bestIndex = -1;
-    let bestPotential = Infinity;
+    let bestPotential = INFINITY;
     for (let t = 0; t < trials; t++) {
       const target = rng() * sum;
       let lo = 0;
@@ -153,7 +144,7 @@ function seedCentroids(m: FeatureMatrix, k: number, weights: Float64Array, rng: 
       }
       setCentroid(c, lo);
       let p = 0;
-      for (let i = 0; i < n; i++) p += Math.min(closest[i]!, distance2(data, i, centroids, c, weights, d));
+      for (let i = 0; i < n; i++) p += min(closest[i]!, distance2(data, i, centroids, c, weights, d));
       if (p < bestPotential) {
         bestPotential = p;
         bestIndex = lo;
@@ -162,7 +153,7 @@ function seedCentroids(m: FeatureMatrix, k: number, weights: Float64Array, rng: 
     setCentroid(c, bestIndex);
     potential = 0;
     for (let i = 0; i < n; i++) {
-      candidate[i] = Math.min(closest[i]!, distance2(data, i, centroids, c, weights, d));
+      candidate[i] = min(closest[i]!, distance2(data, i, centroids, c, weights, d));
       potential += candidate[i]!;
     }
     closest.set(candidate);
@@ -196,7 +187,21 @@ function lloyd(m: FeatureMatrix, k: number, centroids: Float64Array, weights: Fl
     let changed = 0;
     inertia = 0;
     for (let i = 0; i < n; i++) {
-      const [c, dc] = nearest(data, i, centroids, k, weights, d);
+      // The nearest centroid, inlined: training spends its time in this loop.
+      let c = 0;
+      let dc = INFINITY;
+      const a = i * d;
+      for (let b = 0; b < k; b++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) {
+          const diff = data[a + j]! - centroids[b * d + j]!;
+          s += weights[j]! * diff * diff;
+        }
+        if (s < dc) {
+          dc = s;
+          c = b;
+        }
+      }
       inertia += dc;
       if (assignments[i] !== c) {
         assignments[i] = c;
@@ -296,12 +301,12 @@ function quality(
   for (let i = 0; i < n; i++) {
     const c = assignments[i]!;
     sizes[c]!++;
-    const dist = Math.sqrt(distance2(data, i, centroids, c, weights, d));
+    const dist = sqrt(distance2(data, i, centroids, c, weights, d));
     spread[c]! += dist;
     within += dist;
   }
   for (let c = 0; c < k; c++) spread[c] = sizes[c]! > 0 ? spread[c]! / sizes[c]! : 0;
-  const centroidDistance = (a: number, b: number) => Math.sqrt(distance2(centroids, a, centroids, b, weights, d));
+  const centroidDistance = (a: number, b: number) => sqrt(distance2(centroids, a, centroids, b, weights, d));
   let between = 0;
   for (let c = 0; c < k; c++) {
     let s = 0;
@@ -309,7 +314,7 @@ function quality(
     between += sizes[c]! * s;
   }
   let pairSum = 0;
-  let pairMin = Infinity;
+  let pairMin = INFINITY;
   let db = 0;
   for (let a = 0; a < k; a++) {
     let worst = 0;
@@ -318,9 +323,9 @@ function quality(
       const m_ab = centroidDistance(a, b);
       if (b > a) {
         pairSum += m_ab;
-        pairMin = Math.min(pairMin, m_ab);
+        pairMin = min(pairMin, m_ab);
       }
-      worst = Math.max(worst, m_ab > 0 ? (spread[a]! + spread[b]!) / m_ab : Infinity);
+      worst = Math.max(worst, m_ab > 0 ? (spread[a]! + spread[b]!) / m_ab : INFINITY);
     }
     db += worst;
   }
@@ -346,7 +351,7 @@ function silhouette(m: FeatureMatrix, rows: Uint32Array, labels: ArrayLike<numbe
   for (let a = 0; a < s; a++) {
     counts[labels[a]!]!++;
     for (let b = a + 1; b < s; b++) {
-      const dist = Math.sqrt(distance2(data, rows[a]!, data, rows[b]!, weights, d));
+      const dist = sqrt(distance2(data, rows[a]!, data, rows[b]!, weights, d));
       sums[a * k + labels[b]!]! += dist;
       sums[b * k + labels[a]!]! += dist;
     }
@@ -356,8 +361,8 @@ function silhouette(m: FeatureMatrix, rows: Uint32Array, labels: ArrayLike<numbe
     const own = labels[a]!;
     if (counts[own]! <= 1) continue; // a singleton's silhouette is 0 by convention
     const inner = sums[a * k + own]! / (counts[own]! - 1);
-    let outer = Infinity;
-    for (let c = 0; c < k; c++) if (c !== own && counts[c]! > 0) outer = Math.min(outer, sums[a * k + c]! / counts[c]!);
+    let outer = INFINITY;
+    for (let c = 0; c < k; c++) if (c !== own && counts[c]! > 0) outer = min(outer, sums[a * k + c]! / counts[c]!);
     const denominator = Math.max(inner, outer);
     if (Number.isFinite(outer) && denominator > 0) total += (outer - inner) / denominator;
   }
@@ -534,7 +539,7 @@ export function trainClusters(matrix: FeatureMatrix, options: ClusterOptions): C
   const scaler = fitScaler(matrix, features);
   const { rows: n, cols: d } = matrix;
   const kMin = options.k ?? options.kMin ?? 2;
-  const kMax = Math.min(options.k ?? options.kMax ?? 10, n - 1);
+  const kMax = min(options.k ?? options.kMax ?? 10, n - 1);
   if (!Number.isInteger(kMin) || kMin < 1 || kMin > 0xfffe) throw new ValidationError(`k must be an integer from 1, got ${kMin}`, []);
   if (kMax < kMin)
     throw new ValidationError(`${n} rows are too few for ${kMin} clusters: clustering needs at least k + 1 rows`, [
@@ -671,7 +676,7 @@ export function assignCluster(model: ClusterModel, featureVector: ArrayLike<numb
       ]);
   const z = standardize(model.scaler, featureVector);
   let clusterId = 0;
-  let best = Infinity;
+  let best = INFINITY;
   model.centroids.forEach((centroid, c) => {
     let s = 0;
     for (let j = 0; j < z.length; j++) s += (z[j]! - centroid[j]!) ** 2;
@@ -680,7 +685,7 @@ export function assignCluster(model: ClusterModel, featureVector: ArrayLike<numb
       clusterId = c;
     }
   });
-  return { clusterId, distance: Math.sqrt(best) };
+  return { clusterId, distance: sqrt(best) };
 }
 
 /** The model's feature vector from named values; a missing feature is refused, naming it. */
