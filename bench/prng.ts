@@ -3,31 +3,10 @@
  * shop generator needs. Not for anything security-related.
  */
 
-export type Rng = () => number;
+import { hashSeed, mulberry32, normal, type Rng } from '@portrait/shared';
 
-/** mulberry32: 32-bit state, fast, good enough for synthetic data; returns [0, 1). */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Mixes several integers into one 32-bit seed (murmur3 finalizer per step), for per-entity streams. */
-export function hashSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const part of parts) {
-    h ^= part >>> 0;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
-}
+// The generator and seed mixer are the models' own (shared/src/mining/random.ts): one implementation.
+export { hashSeed, mulberry32, normal, type Rng };
 
 export function intBetween(rng: Rng, min: number, maxInclusive: number): number {
   return min + Math.floor(rng() * (maxInclusive - min + 1));
@@ -35,13 +14,6 @@ export function intBetween(rng: Rng, min: number, maxInclusive: number): number 
 
 export function pick<T>(rng: Rng, values: readonly T[]): T {
   return values[Math.floor(rng() * values.length)]!;
-}
-
-/** Standard normal by Box-Muller (one of the pair is dropped: simpler, fast enough). */
-export function normal(rng: Rng): number {
-  const u = 1 - rng();
-  const v = rng();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
 /** Log-normal with the given median and shape (sigma of the underlying normal). */

@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { ValidationError } from '../errors';
+import { mulberry32 } from './random';
 
 /** Clipping for log-loss, so one confident mistake costs a large finite amount instead of infinity. */
 export const LOG_LOSS_EPSILON = 1e-15;
@@ -214,18 +215,6 @@ export function compareToBaseline(
   return { model, baseline, aucGain: model.auc - baseline.auc, logLossGain: baseline.logLoss - model.logLoss };
 }
 
-/** mulberry32: a small seeded generator in [0, 1), so that a split depends on the seed only. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Takes `take` of `indices` at random (partial Fisher-Yates), in place; returns them. */
 function sample(indices: number[], take: number, random: () => number): number[] {
   for (let i = 0; i < take; i++) {
@@ -243,7 +232,7 @@ function sample(indices: number[], take: number, random: () => number): number[]
 export function splitHoldout(n: number, fraction: number, seed: number, options: { stratify?: ArrayLike<number> } = {}): HoldoutSplit {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
   if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in [0, 1], got ${fraction}`);
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const groups = new Map<number, number[]>();
   const { stratify } = options;
   if (stratify !== undefined) {

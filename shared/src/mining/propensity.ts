@@ -12,15 +12,9 @@ import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { parseOrThrow } from '../validation';
 import { BaselineComparisonSchema, compareToBaseline, splitHoldout } from './evaluation';
+import { fitStandardizer, selectColumns, selectRows, StandardizerSchema, type FeatureMatrix, type Standardizer } from './matrix';
 
 export * from './evaluation';
-
-/** Rows x columns of numbers, row-major: row `i`, column `j` is `values[i * cols + j]`. */
-export interface FeatureMatrix {
-  rows: number;
-  cols: number;
-  values: Float64Array;
-}
 
 /** Labelled training rows: one name per column, one 0/1 label per row. */
 export interface LabelledRows {
@@ -44,8 +38,6 @@ export const DEFAULT_LOGISTIC_OPTIONS: Required<LogisticOptions> = { l2: 1e-4, m
  * Means and (population) standard deviations per feature. A constant feature keeps deviation 0 and standardizes
  * to 0, so it carries no weight instead of dividing by zero.
  */
-export const StandardizerSchema = z.object({ means: z.array(z.number()), deviations: z.array(z.number().min(0)) });
-export type Standardizer = z.infer<typeof StandardizerSchema>;
 
 export const LogisticQualitySchema = z.object({
   /** Training rows and positives among them. */
@@ -94,55 +86,6 @@ export type LogisticModel = z.infer<typeof LogisticModelSchema>;
 /** A stored model, checked: every array has one value per feature. */
 export function parseLogisticModel(raw: unknown): LogisticModel {
   return parseOrThrow(LogisticModelSchema, raw, 'logistic regression model');
-}
-
-/** Packs rows of equal length into a matrix (convenient for small sets; large ones should fill `values` directly). */
-export function featureMatrix(rows: readonly (readonly number[])[], cols = rows[0]?.length ?? 0): FeatureMatrix {
-  const values = new Float64Array(rows.length * cols);
-  rows.forEach((row, i) => {
-    if (row.length !== cols) throw new RangeError(`row ${i} has ${row.length} values, expected ${cols}`);
-    values.set(row, i * cols);
-  });
-  return { rows: rows.length, cols, values };
-}
-
-/** The given rows, in the given order, as a new matrix. */
-export function selectRows(x: FeatureMatrix, indices: readonly number[]): FeatureMatrix {
-  const values = new Float64Array(indices.length * x.cols);
-  indices.forEach((row, i) => values.set(x.values.subarray(row * x.cols, (row + 1) * x.cols), i * x.cols));
-  return { rows: indices.length, cols: x.cols, values };
-}
-
-/** The given columns, in the given order, as a new matrix. */
-export function selectColumns(x: FeatureMatrix, columns: readonly number[]): FeatureMatrix {
-  const values = new Float64Array(x.rows * columns.length);
-  for (let i = 0; i < x.rows; i++) {
-    for (let k = 0; k < columns.length; k++) values[i * columns.length + k] = x.values[i * x.cols + columns[k]!]!;
-  }
-  return { rows: x.rows, cols: columns.length, values };
-}
-
-export function fitStandardizer(x: FeatureMatrix): Standardizer {
-  const means = new Array<number>(x.cols).fill(0);
-  const squares = new Array<number>(x.cols).fill(0);
-  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) means[j]! += x.values[i * x.cols + j]!;
-  for (let j = 0; j < x.cols; j++) means[j] = x.rows === 0 ? 0 : means[j]! / x.rows;
-  // Two passes (mean first) rather than sums of squares: no cancellation on large values such as charges.
-  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) squares[j]! += (x.values[i * x.cols + j]! - means[j]!) ** 2;
-  return { means, deviations: squares.map((s) => (x.rows === 0 ? 0 : Math.sqrt(s / x.rows))) };
-}
-
-/** Standardizes `vector` into `out` (a new array when not given). */
-export function standardize(
-  scaler: Standardizer,
-  vector: ArrayLike<number>,
-  out: number[] | Float64Array = new Array<number>(vector.length),
-) {
-  for (let j = 0; j < vector.length; j++) {
-    const deviation = scaler.deviations[j]!;
-    out[j] = deviation > 0 ? (vector[j]! - scaler.means[j]!) / deviation : 0;
-  }
-  return out;
 }
 
 function sigmoid(t: number): number {
