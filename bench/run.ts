@@ -1,7 +1,7 @@
 /**
  * Portrait benchmarks.
  *
- *   npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|all ...] [options]
+ *   npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|mining|all ...] [options]
  *   npx tsx bench/run.ts soak [--minutes N]   (npm run soak; not part of `all`)
  *   npx tsx bench/run.ts cleanup --prefix <prefix>
  *
@@ -34,6 +34,7 @@ import { cleanup, connectInfra, progress, type BenchResult, type Infra } from '.
 import { benchFreshness } from './freshness';
 import { benchIndexer } from './indexer';
 import { benchIngest } from './ingest';
+import { benchMining } from './mining';
 import { benchRead } from './read';
 import { benchSegments } from './segments';
 import { killAll } from './service-process';
@@ -45,6 +46,7 @@ const BENCHMARKS: Record<string, (args: SoakArgs, infra: Infra, interrupt: Abort
   freshness: benchFreshness,
   read: benchRead,
   segments: benchSegments,
+  mining: benchMining,
   soak: benchSoak,
 };
 /** Run only when named: `all` leaves them out. */
@@ -81,7 +83,7 @@ function parse(): { names: string[]; args: SoakArgs; cleanupOnly: boolean } {
   });
   if (values.help) {
     process.stderr.write(
-      'usage: npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|soak|all|cleanup] [--events N --users N ...]; see bench/run.ts\n',
+      'usage: npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|mining|soak|all|cleanup] [--events N --users N ...]; see bench/run.ts\n',
     );
     process.exit(0);
   }
