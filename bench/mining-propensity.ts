@@ -8,8 +8,15 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { rocAuc, trainLogistic, trainWithHoldout, predictProbaMatrix, type FeatureMatrix, type LabelledRows } from '@portrait/shared';
+import {
+  rocAuc,
+  trainLogistic,
+  waChurnPropensityRows,
+  trainWithHoldout,
+  predictProbaMatrix,
+  type FeatureMatrix,
+  type LabelledRows,
+} from '@portrait/shared';
 import { mulberry32, normal } from './prng';
 
 const SEED = 20_260_801;
@@ -24,63 +31,8 @@ const round = (value: number, digits = 4): number => Number(value.toFixed(digits
 const rssMb = (): number => round(process.memoryUsage().rss / 1048576, 1);
 const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1);
 
-// A minimal reader for wa_churn until the shared adapter lands: 0/1 and numeric columns as they are, plus the
-// log of the two skewed ones (tenure, total charges: churn falls fastest in the first months), each categorical
-// column one-hot over its levels, blank total_charges (tenure 0) as 0.
-const NUMERIC = [
-  'female',
-  'senior_citizen',
-  'partner',
-  'dependents',
-  'tenure',
-  'phone_service',
-  'paperless_billing',
-  'monthly_charges',
-  'total_charges',
-];
-const SERVICE_LEVELS = ['No', 'Yes', 'No internet service'];
-const CATEGORICAL: Record<string, string[]> = {
-  multiple_lines: ['No', 'Yes', 'No phone service'],
-  internet_service: ['DSL', 'Fiber optic', 'No'],
-  online_security: SERVICE_LEVELS,
-  online_backup: SERVICE_LEVELS,
-  device_protection: SERVICE_LEVELS,
-  tech_support: SERVICE_LEVELS,
-  streaming_tv: SERVICE_LEVELS,
-  streaming_movies: SERVICE_LEVELS,
-  contract: ['Month-to-month', 'One year', 'Two year'],
-  payment_method: ['Electronic check', 'Mailed check', 'Bank transfer (automatic)', 'Credit card (automatic)'],
-};
-
-function readWaChurn(): LabelledRows {
-  const records: Record<string, string>[] = parse(readFileSync(join(__dirname, '../infra/data/wa_churn.csv')), { columns: true });
-  const features = [
-    ...NUMERIC,
-    'log_tenure',
-    'log_total_charges',
-    ...Object.entries(CATEGORICAL).flatMap(([column, levels]) => levels.map((level) => `${column}=${level}`)),
-  ];
-  const values = new Float64Array(records.length * features.length);
-  const y = new Float64Array(records.length);
-  records.forEach((record, i) => {
-    const numeric = NUMERIC.map((column) => (record[column] === '' || record[column] === 'NA' ? 0 : Number(record[column])));
-    const row = [
-      ...numeric,
-      Math.log1p(numeric[NUMERIC.indexOf('tenure')]!),
-      Math.log1p(numeric[NUMERIC.indexOf('total_charges')]!),
-      ...Object.entries(CATEGORICAL).flatMap(([column, levels]) => {
-        if (!levels.includes(record[column]!)) throw new Error(`row ${i}: ${column} is ${record[column]}`);
-        return levels.map((level) => (record[column] === level ? 1 : 0));
-      }),
-    ];
-    values.set(row, i * features.length);
-    y[i] = record.churn === 'Yes' ? 1 : 0;
-  });
-  return { features, x: { rows: records.length, cols: features.length, values }, y };
-}
-
 function waChurn() {
-  const data = readWaChurn();
+  const data = waChurnPropensityRows(readFileSync(join(__dirname, '../infra/data/wa_churn.csv'), 'utf8'));
   const started = performance.now();
   const { model, split } = trainWithHoldout(data, { fraction: HOLDOUT, seed: SEED, stratified: true, baselineFeatures: ['tenure'] });
   const ms = performance.now() - started;

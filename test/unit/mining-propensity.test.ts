@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import {
   ValidationError,
@@ -8,6 +7,7 @@ import {
   featureMatrix,
   featureVector,
   logLoss,
+  mulberry32,
   parseLogisticModel,
   predictProba,
   predictProbaMatrix,
@@ -15,21 +15,13 @@ import {
   splitHoldout,
   trainLogistic,
   trainWithHoldout,
+  waChurnPropensityRows,
   type FeatureMatrix,
   type LabelledRows,
 } from '@portrait/shared';
 
-/** mulberry32, as in bench/prng.ts: tests draw their synthetic data from a fixed seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Tests draw their synthetic data from a fixed seed. */
+const seeded = mulberry32;
 
 const sigmoid = (t: number): number => 1 / (1 + Math.exp(-t));
 
@@ -253,58 +245,8 @@ describe('logistic regression', () => {
   });
 });
 
-// A minimal reader for wa_churn until the shared adapter lands: 0/1 and numeric columns as they are, plus the
-// log of the two skewed ones, each categorical column one-hot over its levels, blank total_charges (tenure 0) as 0.
-const NUMERIC = [
-  'female',
-  'senior_citizen',
-  'partner',
-  'dependents',
-  'tenure',
-  'phone_service',
-  'paperless_billing',
-  'monthly_charges',
-  'total_charges',
-];
-const SERVICE_LEVELS = ['No', 'Yes', 'No internet service'];
-const CATEGORICAL: Record<string, string[]> = {
-  multiple_lines: ['No', 'Yes', 'No phone service'],
-  internet_service: ['DSL', 'Fiber optic', 'No'],
-  online_security: SERVICE_LEVELS,
-  online_backup: SERVICE_LEVELS,
-  device_protection: SERVICE_LEVELS,
-  tech_support: SERVICE_LEVELS,
-  streaming_tv: SERVICE_LEVELS,
-  streaming_movies: SERVICE_LEVELS,
-  contract: ['Month-to-month', 'One year', 'Two year'],
-  payment_method: ['Electronic check', 'Mailed check', 'Bank transfer (automatic)', 'Credit card (automatic)'],
-};
-
-function readWaChurn(): LabelledRows {
-  const records: Record<string, string>[] = parse(readFileSync(join(__dirname, '../../infra/data/wa_churn.csv')), { columns: true });
-  const features = [
-    ...NUMERIC,
-    'log_tenure',
-    'log_total_charges',
-    ...Object.entries(CATEGORICAL).flatMap(([column, levels]) => levels.map((level) => `${column}=${level}`)),
-  ];
-  const rows = records.map((record) => {
-    const numeric = NUMERIC.map((column) => (record[column] === '' || record[column] === 'NA' ? 0 : Number(record[column])));
-    return [
-      ...numeric,
-      Math.log1p(numeric[NUMERIC.indexOf('tenure')]!),
-      Math.log1p(numeric[NUMERIC.indexOf('total_charges')]!),
-      ...Object.entries(CATEGORICAL).flatMap(([column, levels]) => {
-        if (!levels.includes(record[column]!)) throw new Error(`${column} is ${record[column]}`);
-        return levels.map((level) => (record[column] === level ? 1 : 0));
-      }),
-    ];
-  });
-  return { features, x: featureMatrix(rows), y: records.map((record) => (record.churn === 'Yes' ? 1 : 0)) };
-}
-
 describe('churn on wa_churn (30 % held out, stratified, seed 20260801)', () => {
-  const data = readWaChurn();
+  const data = waChurnPropensityRows(readFileSync(join(__dirname, '../../infra/data/wa_churn.csv'), 'utf8'));
   const { model, split } = trainWithHoldout(data, { fraction: 0.3, seed: 20_260_801, baselineFeatures: ['tenure'] });
   const { comparison } = model.quality.holdout!;
 

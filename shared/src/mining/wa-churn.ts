@@ -5,6 +5,9 @@
  * propensity models are trained and evaluated with the same code on both.
  */
 
+import { featureMatrix } from './matrix';
+import type { LabelledRows } from './propensity';
+
 export type YesNoNone = 'yes' | 'no' | 'none';
 export type WaChurnInternet = 'dsl' | 'fiber' | 'none';
 export type WaChurnContract = 'month-to-month' | 'one-year' | 'two-year';
@@ -269,3 +272,59 @@ export const WA_CHURN_PHRASES: readonly { feature: WaChurnFeature; high: string;
   { feature: 'services', high: 'many-service', low: 'few-service' },
   { feature: 'fiber', high: 'fiber', low: 'non-fiber' },
 ];
+
+const PROPENSITY_NUMERIC = [
+  'female',
+  'senior_citizen',
+  'partner',
+  'dependents',
+  'tenure',
+  'phone_service',
+  'paperless_billing',
+  'monthly_charges',
+  'total_charges',
+];
+const PROPENSITY_SERVICE_LEVELS = ['No', 'Yes', 'No internet service'];
+const PROPENSITY_CATEGORICAL: Record<string, string[]> = {
+  multiple_lines: ['No', 'Yes', 'No phone service'],
+  internet_service: ['DSL', 'Fiber optic', 'No'],
+  online_security: PROPENSITY_SERVICE_LEVELS,
+  online_backup: PROPENSITY_SERVICE_LEVELS,
+  device_protection: PROPENSITY_SERVICE_LEVELS,
+  tech_support: PROPENSITY_SERVICE_LEVELS,
+  streaming_tv: PROPENSITY_SERVICE_LEVELS,
+  streaming_movies: PROPENSITY_SERVICE_LEVELS,
+  contract: ['Month-to-month', 'One year', 'Two year'],
+  payment_method: ['Electronic check', 'Mailed check', 'Bank transfer (automatic)', 'Credit card (automatic)'],
+};
+
+/**
+ * `wa_churn` as labelled rows for the propensity model (label: churn): the 0/1 and numeric columns as they are,
+ * the log of the two skewed ones (tenure and total charges: churn falls fastest in the first months), each
+ * categorical column one-hot over its levels, a blank or `NA` total_charges (tenure 0) as 0. 42 features.
+ */
+export function waChurnPropensityRows(csvText: string): LabelledRows {
+  const [header, ...lines] = parseCsvRecords(csvText).filter((r) => r.length > 1);
+  if (!header) throw new Error('wa_churn: no header line');
+  const records = lines.map((line) => Object.fromEntries(header.map((name, i) => [name, line[i] ?? ''])) as Record<string, string>);
+  const features = [
+    ...PROPENSITY_NUMERIC,
+    'log_tenure',
+    'log_total_charges',
+    ...Object.entries(PROPENSITY_CATEGORICAL).flatMap(([column, levels]) => levels.map((level) => `${column}=${level}`)),
+  ];
+  const rows = records.map((record) => {
+    const numeric = PROPENSITY_NUMERIC.map((column) => (record[column] === '' || record[column] === 'NA' ? 0 : Number(record[column])));
+    return [
+      ...numeric,
+      Math.log1p(numeric[PROPENSITY_NUMERIC.indexOf('tenure')]!),
+      Math.log1p(numeric[PROPENSITY_NUMERIC.indexOf('total_charges')]!),
+      ...Object.entries(PROPENSITY_CATEGORICAL).flatMap(([column, levels]) => {
+        if (!levels.includes(record[column]!))
+          throw new Error(`wa_churn: ${column} is ${JSON.stringify(record[column])}, not one of ${levels.join(', ')}`);
+        return levels.map((level) => (record[column] === level ? 1 : 0));
+      }),
+    ];
+  });
+  return { features, x: featureMatrix(rows), y: records.map((record) => (record.churn === 'Yes' ? 1 : 0)) };
+}
