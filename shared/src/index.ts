@@ -20,6 +20,7 @@ export * from './api';
 export * from './mining/matrix';
 export * from './mining/random';
 export * from './mining/rfm';
+export * from './mining/features';
 export * from './mining/propensity';
 export * from './mining/rules';
 export * from './mining/wa-churn';
