@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   rocAuc,
   trainLogistic,
+  parseWaChurn,
   waChurnPropensityRows,
   trainWithHoldout,
   predictProbaMatrix,
@@ -32,7 +33,7 @@ const rssMb = (): number => round(process.memoryUsage().rss / 1048576, 1);
 const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1);
 
 function waChurn() {
-  const data = waChurnPropensityRows(readFileSync(join(__dirname, '../infra/data/wa_churn.csv'), 'utf8'));
+  const data = waChurnPropensityRows(parseWaChurn(readFileSync(join(__dirname, '../infra/data/wa_churn.csv'), 'utf8')));
   const started = performance.now();
   const { model, split } = trainWithHoldout(data, { fraction: HOLDOUT, seed: SEED, stratified: true, baselineFeatures: ['tenure'] });
   const ms = performance.now() - started;

@@ -15,6 +15,7 @@ import {
   splitHoldout,
   trainLogistic,
   trainWithHoldout,
+  parseWaChurn,
   waChurnPropensityRows,
   type FeatureMatrix,
   type LabelledRows,
@@ -246,7 +247,7 @@ describe('logistic regression', () => {
 });
 
 describe('churn on wa_churn (30 % held out, stratified, seed 20260801)', () => {
-  const data = waChurnPropensityRows(readFileSync(join(__dirname, '../../infra/data/wa_churn.csv'), 'utf8'));
+  const data = waChurnPropensityRows(parseWaChurn(readFileSync(join(__dirname, '../../infra/data/wa_churn.csv'), 'utf8')));
   const { model, split } = trainWithHoldout(data, { fraction: 0.3, seed: 20_260_801, baselineFeatures: ['tenure'] });
   const { comparison } = model.quality.holdout!;
 

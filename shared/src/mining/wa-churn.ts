@@ -273,58 +273,95 @@ export const WA_CHURN_PHRASES: readonly { feature: WaChurnFeature; high: string;
   { feature: 'fiber', high: 'fiber', low: 'non-fiber' },
 ];
 
-const PROPENSITY_NUMERIC = [
-  'female',
-  'senior_citizen',
-  'partner',
-  'dependents',
-  'tenure',
-  'phone_service',
-  'paperless_billing',
-  'monthly_charges',
-  'total_charges',
+/** One-hot levels of the propensity encoding, named as the table spells them (the names are the model's features). */
+const ADD_ON_LEVELS = [
+  ['no', 'No'],
+  ['yes', 'Yes'],
+  ['none', 'No internet service'],
+] as const;
+const ONE_HOT: readonly { column: string; levels: readonly (readonly [string, string])[]; of: (row: WaChurnRow) => string }[] = [
+  {
+    column: 'multiple_lines',
+    levels: [
+      ['no', 'No'],
+      ['yes', 'Yes'],
+      ['none', 'No phone service'],
+    ],
+    of: (r) => r.multipleLines,
+  },
+  {
+    column: 'internet_service',
+    levels: [
+      ['dsl', 'DSL'],
+      ['fiber', 'Fiber optic'],
+      ['none', 'No'],
+    ],
+    of: (r) => r.internetService,
+  },
+  { column: 'online_security', levels: ADD_ON_LEVELS, of: (r) => r.onlineSecurity },
+  { column: 'online_backup', levels: ADD_ON_LEVELS, of: (r) => r.onlineBackup },
+  { column: 'device_protection', levels: ADD_ON_LEVELS, of: (r) => r.deviceProtection },
+  { column: 'tech_support', levels: ADD_ON_LEVELS, of: (r) => r.techSupport },
+  { column: 'streaming_tv', levels: ADD_ON_LEVELS, of: (r) => r.streamingTv },
+  { column: 'streaming_movies', levels: ADD_ON_LEVELS, of: (r) => r.streamingMovies },
+  {
+    column: 'contract',
+    levels: [
+      ['month-to-month', 'Month-to-month'],
+      ['one-year', 'One year'],
+      ['two-year', 'Two year'],
+    ],
+    of: (r) => r.contract,
+  },
+  {
+    column: 'payment_method',
+    levels: [
+      ['electronic-check', 'Electronic check'],
+      ['mailed-check', 'Mailed check'],
+      ['bank-transfer', 'Bank transfer (automatic)'],
+      ['credit-card', 'Credit card (automatic)'],
+    ],
+    of: (r) => r.paymentMethod,
+  },
 ];
-const PROPENSITY_SERVICE_LEVELS = ['No', 'Yes', 'No internet service'];
-const PROPENSITY_CATEGORICAL: Record<string, string[]> = {
-  multiple_lines: ['No', 'Yes', 'No phone service'],
-  internet_service: ['DSL', 'Fiber optic', 'No'],
-  online_security: PROPENSITY_SERVICE_LEVELS,
-  online_backup: PROPENSITY_SERVICE_LEVELS,
-  device_protection: PROPENSITY_SERVICE_LEVELS,
-  tech_support: PROPENSITY_SERVICE_LEVELS,
-  streaming_tv: PROPENSITY_SERVICE_LEVELS,
-  streaming_movies: PROPENSITY_SERVICE_LEVELS,
-  contract: ['Month-to-month', 'One year', 'Two year'],
-  payment_method: ['Electronic check', 'Mailed check', 'Bank transfer (automatic)', 'Credit card (automatic)'],
-};
 
 /**
- * `wa_churn` as labelled rows for the propensity model (label: churn): the 0/1 and numeric columns as they are,
- * the log of the two skewed ones (tenure and total charges: churn falls fastest in the first months), each
- * categorical column one-hot over its levels, a blank or `NA` total_charges (tenure 0) as 0. 42 features.
+ * `wa_churn` rows (from `parseWaChurn`) as labelled rows for the propensity model (label: churn): the 0/1 and
+ * numeric columns as they are, the log of the two skewed ones (tenure and total charges: churn falls fastest
+ * in the first months), each categorical column one-hot over its levels, NA total charges (tenure 0) as 0.
+ * 42 features.
  */
-export function waChurnPropensityRows(csvText: string): LabelledRows {
-  const [header, ...lines] = parseCsvRecords(csvText).filter((r) => r.length > 1);
-  if (!header) throw new Error('wa_churn: no header line');
-  const records = lines.map((line) => Object.fromEntries(header.map((name, i) => [name, line[i] ?? ''])) as Record<string, string>);
+export function waChurnPropensityRows(rows: readonly WaChurnRow[]): LabelledRows {
   const features = [
-    ...PROPENSITY_NUMERIC,
+    'female',
+    'senior_citizen',
+    'partner',
+    'dependents',
+    'tenure',
+    'phone_service',
+    'paperless_billing',
+    'monthly_charges',
+    'total_charges',
     'log_tenure',
     'log_total_charges',
-    ...Object.entries(PROPENSITY_CATEGORICAL).flatMap(([column, levels]) => levels.map((level) => `${column}=${level}`)),
+    ...ONE_HOT.flatMap(({ column, levels }) => levels.map(([, label]) => `${column}=${label}`)),
   ];
-  const rows = records.map((record) => {
-    const numeric = PROPENSITY_NUMERIC.map((column) => (record[column] === '' || record[column] === 'NA' ? 0 : Number(record[column])));
+  const vectors = rows.map((row) => {
+    const total = row.totalCharges ?? 0;
     return [
-      ...numeric,
-      Math.log1p(numeric[PROPENSITY_NUMERIC.indexOf('tenure')]!),
-      Math.log1p(numeric[PROPENSITY_NUMERIC.indexOf('total_charges')]!),
-      ...Object.entries(PROPENSITY_CATEGORICAL).flatMap(([column, levels]) => {
-        if (!levels.includes(record[column]!))
-          throw new Error(`wa_churn: ${column} is ${JSON.stringify(record[column])}, not one of ${levels.join(', ')}`);
-        return levels.map((level) => (record[column] === level ? 1 : 0));
-      }),
+      Number(row.female),
+      Number(row.seniorCitizen),
+      Number(row.partner),
+      Number(row.dependents),
+      row.tenure,
+      Number(row.phoneService),
+      Number(row.paperlessBilling),
+      row.monthlyCharges,
+      total,
+      Math.log1p(row.tenure),
+      Math.log1p(total),
+      ...ONE_HOT.flatMap(({ levels, of }) => levels.map(([value]) => (of(row) === value ? 1 : 0))),
     ];
   });
-  return { features, x: featureMatrix(rows), y: records.map((record) => (record.churn === 'Yes' ? 1 : 0)) };
+  return { features, x: featureMatrix(vectors), y: rows.map((row) => (row.churn ? 1 : 0)) };
 }
