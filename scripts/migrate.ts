@@ -5,7 +5,7 @@
  * and swaps the alias atomically. The ingest queue is paused meanwhile, so no profile write can land in
  * the old index after it was copied; events keep being accepted and are applied once it resumes.
  *
- *   npx tsx scripts/migrate.ts [profiles|items] [--keep-old]
+ *   npx tsx scripts/migrate.ts [profiles|items|segments|exports|models] [--keep-old]
  */
 import { SingleBar, Presets } from 'cli-progress';
 import { CommonEnv, indexNames, parseEnv } from '@portrait/shared';
@@ -17,14 +17,16 @@ import {
   createMaintenanceQueue,
   createRedis,
   migrateIndex,
+  ALIASED_INDICES,
+  type AliasedIndex,
   readDefinition,
 } from '@portrait/runtime';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const logical = (args.find((a) => !a.startsWith('--')) ?? 'profiles') as 'profiles' | 'items' | 'segments' | 'exports';
-  if (!['profiles', 'items', 'segments', 'exports'].includes(logical))
-    throw new Error(`unknown index "${logical}": use profiles, items, segments or exports`);
+  const logical = (args.find((a) => !a.startsWith('--')) ?? 'profiles') as AliasedIndex;
+  if (!(ALIASED_INDICES as readonly string[]).includes(logical))
+    throw new Error(`unknown index "${logical}": use one of ${ALIASED_INDICES.join(', ')}`);
   const config = parseEnv(CommonEnv, process.env);
   const es = createEsClient({ url: config.ES_URL, username: config.ES_USERNAME, password: config.ES_PASSWORD, requestTimeoutMs: 120_000 });
   const redis = createRedis(config.REDIS_URL, 'worker');

@@ -11,6 +11,8 @@ export interface IndexNames {
   segments: string;
   /** Read/write alias of the audience export audit trail (one document per export, with its status). */
   exports: string;
+  /** Read/write alias of the trained models: one document per kind and version. */
+  models: string;
   /** Pattern matching every monthly event index, for templates and retention. */
   eventsPattern: string;
   /** The concrete monthly index an event with this timestamp belongs to. */
@@ -24,6 +26,7 @@ export function indexNames(prefix: string): IndexNames {
     items: `${prefix}-items`,
     segments: `${prefix}-segments`,
     exports: `${prefix}-exports`,
+    models: `${prefix}-models`,
     eventsPattern: `${prefix}-events-*`,
     eventsIndexFor(timestampMs: number): string {
       const d = new Date(timestampMs);
@@ -88,6 +91,11 @@ export const ExportJob = {
 /** Redis key bumped on every segment save or delete, so profile writers reload definitions at their next write. */
 export function segmentsGenerationKey(namespace: string): string {
   return `${namespace}:segments:generation`;
+}
+
+/** Redis key bumped on every model promotion, so profile writers reload the active models at their next write. */
+export function modelsGenerationKey(namespace: string): string {
+  return `${namespace}:models:generation`;
 }
 
 /** Redis key that asks a running export job to stop at its next page. */

@@ -1,5 +1,7 @@
 import { CONSENT_CHANNELS, type ConsentChannel } from './consent-channels';
 import { BEHAVIOUR_TYPES, Gender, type BehaviourType } from './events';
+import { RFM_GROUPS, RFM_TIERS } from './mining/rfm';
+import { SCORED_MODEL_KINDS, type ScoredModelKind } from './models/kinds';
 
 /**
  * The catalogue of profile fields: each field of the profile document once, with its Elasticsearch
@@ -66,6 +68,11 @@ const COUNT_FIELDS = Object.fromEntries(
 const CONSENT_FIELDS = Object.fromEntries(
   CONSENT_CHANNELS.map((c) => [consentField(c), { type: 'boolean', segment: true, export: 'value' }]),
 ) as Record<ConsentField, { readonly type: 'boolean'; readonly segment: true; readonly export: 'value' }>;
+
+const MODEL_VERSION_FIELDS = Object.fromEntries(SCORED_MODEL_KINDS.map((k) => [`models.${k}`, { type: 'integer' }])) as Record<
+  `models.${ScoredModelKind}`,
+  { readonly type: 'integer' }
+>;
 
 const FIELDS = {
   userId: { type: 'keyword', segment: true, text: 'self', export: 'value' },
@@ -142,6 +149,26 @@ const FIELDS = {
     export: 'value',
   },
   'lifecycle.daysSinceLastSeen': { type: 'integer', segment: true },
+  'value.tier': { type: 'keyword', values: RFM_TIERS, segment: true, filter: 'tier', facet: 'tier', breakdown: 'tier', export: 'value' },
+  'rfm.r': { type: 'integer', segment: true },
+  'rfm.f': { type: 'integer', segment: true },
+  'rfm.m': { type: 'integer', segment: true },
+  'rfm.code': { type: 'keyword', segment: true, export: 'value' },
+  'rfm.group': {
+    type: 'keyword',
+    values: RFM_GROUPS,
+    segment: true,
+    filter: 'rfmGroup',
+    facet: 'rfmGroup',
+    breakdown: 'rfmGroup',
+    export: 'value',
+  },
+  'cluster.id': { type: 'integer', segment: true, filter: 'cluster', facet: 'cluster', breakdown: 'cluster', export: 'value' },
+  'cluster.label': { type: 'keyword', text: 'text', export: 'value' },
+  'cluster.distance': { type: 'double', segment: true },
+  'propensity.purchase': { type: 'double', segment: true, sort: 'purchasePropensity', export: 'value' },
+  'propensity.churn': { type: 'double', segment: true, sort: 'churnPropensity', export: 'value' },
+  ...MODEL_VERSION_FIELDS,
   updatedAt: { type: 'date', sort: 'updatedAt' },
   derivedAt: { type: 'date' },
   segments: { type: 'keyword', filter: 'segment', facet: 'segment' },

@@ -13,12 +13,14 @@ import {
 } from '@portrait/shared';
 import { applyRetention, refreshProfiles } from '@portrait/jobs';
 import {
+  ALIASED_INDICES,
   bootstrapIndices,
   createLogger,
   createSegmentChangesQueue,
   errors,
   readDefinition,
   SegmentRegistry,
+  type AliasedIndex,
   type Client,
   type Redis,
 } from '@portrait/runtime';
@@ -63,8 +65,8 @@ afterAll(async () => {
 
 it('bootstraps idempotently: templates, versioned indices behind aliases', async () => {
   const first = await bootstrapIndices(es, prefix);
-  const versioned = (name: 'exports' | 'items' | 'profiles' | 'segments') => `${names[name]}-v${readDefinition(name).version}`;
-  expect(first.created.sort()).toEqual([versioned('exports'), versioned('items'), versioned('profiles'), versioned('segments')]);
+  const versioned = (name: AliasedIndex) => `${names[name]}-v${readDefinition(name).version}`;
+  expect(first.created.sort()).toEqual(ALIASED_INDICES.map(versioned).sort());
   const again = await Promise.all([bootstrapIndices(es, prefix), bootstrapIndices(es, prefix)]);
   expect(again.flatMap((r) => r.created)).toEqual([]);
   const alias = await es.indices.getAlias({ name: names.profiles });

@@ -87,7 +87,8 @@ describe('the profile field catalogue', () => {
   });
 
   it('gives each role name to one field, and only to fields that can serve it', () => {
-    const keywordLike = new Set(['keyword']);
+    // Integer fields serve too: facet keys are printed, filter values are checked to be whole numbers.
+    const keywordLike = new Set(['keyword', 'integer']);
     for (const [name, field] of Object.entries({ ...FACETS, ...BREAKDOWNS, ...SEARCH_FILTERS })) {
       expect({ name, type: catalogue[field]!.type, keyword: keywordLike.has(catalogue[field]!.type) }).toMatchObject({
         name,
@@ -121,6 +122,7 @@ describe('the profile field catalogue', () => {
         'attributes.city.text',
         'attributes.occupation.text',
         'behavior.recentSearches',
+        'cluster.label.text',
         'interests.topCategories.text',
         'interests.topBrands.text',
       ].sort(),
@@ -128,8 +130,16 @@ describe('the profile field catalogue', () => {
   });
 
   it('turns every search filter into a terms filter on its field', () => {
-    const params = ProfileSearchParams.parse(Object.fromEntries(Object.keys(SEARCH_FILTERS).map((name) => [name, `v-${name}`])));
+    const integer = (field: string) => catalogue[field]!.type === 'integer';
+    const value = (name: string, field: string) => (integer(field) ? '3' : `v-${name}`);
+    const params = ProfileSearchParams.parse(
+      Object.fromEntries(Object.entries(SEARCH_FILTERS).map(([name, field]) => [name, value(name, field)])),
+    );
     const body = buildProfileSearch(params) as { query: { bool: { filter: unknown[] } } };
-    expect(body.query.bool.filter).toEqual(Object.entries(SEARCH_FILTERS).map(([name, field]) => ({ terms: { [field]: [`v-${name}`] } })));
+    expect(body.query.bool.filter).toEqual(
+      Object.entries(SEARCH_FILTERS).map(([name, field]) => ({ terms: { [field]: [integer(field) ? 3 : `v-${name}`] } })),
+    );
+    for (const [name, field] of Object.entries(SEARCH_FILTERS).filter(([, f]) => integer(f)))
+      expect(ProfileSearchParams.safeParse({ [name]: 'abc' }).success).toBe(false);
   });
 });

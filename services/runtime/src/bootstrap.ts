@@ -14,7 +14,11 @@ export interface IndexDefinition {
   mappings: estypes.MappingTypeMapping;
 }
 
-export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports';
+export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports' | 'models';
+
+/** The indices behind a versioned alias (events are monthly indices behind a read alias instead). */
+export const ALIASED_INDICES = ['profiles', 'items', 'segments', 'exports', 'models'] as const;
+export type AliasedIndex = (typeof ALIASED_INDICES)[number];
 
 export function readDefinition(name: IndexName): IndexDefinition {
   return JSON.parse(readFileSync(path.join(INDEX_DEFINITIONS_DIR, `${name}.json`), 'utf8')) as IndexDefinition;
@@ -38,12 +42,8 @@ export async function bootstrapIndices(client: Client, prefix: string): Promise<
   const names = indexNames(prefix);
   const report: BootstrapReport = { templates: [], created: [], outdated: [], dataset: await ensureDataSet(client, prefix) };
 
-  for (const [logical, alias] of [
-    ['profiles', names.profiles],
-    ['items', names.items],
-    ['segments', names.segments],
-    ['exports', names.exports],
-  ] as const) {
+  for (const logical of ALIASED_INDICES) {
+    const alias = names[logical];
     const def = readDefinition(logical);
     const template = `${prefix}-${logical}`;
     await client.indices.putIndexTemplate({
@@ -102,7 +102,7 @@ export async function deletePrefix(client: Client, prefix: string): Promise<void
   // Wildcard deletes are refused by default (action.destructive_requires_name), so resolve names first.
   const existing = Object.keys(await client.indices.get({ index: `${prefix}-*`, expand_wildcards: 'all', allow_no_indices: true }));
   if (existing.length > 0) await client.indices.delete({ index: existing, ignore_unavailable: true });
-  for (const name of ['profiles', 'items', 'events', 'segments', 'exports']) {
+  for (const name of [...ALIASED_INDICES, 'events']) {
     await client.indices.deleteIndexTemplate({ name: `${prefix}-${name}` }).catch(() => undefined);
   }
 }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { BEHAVIOUR_TYPES, IdSchema } from '../events';
 import { CONSENT_CHANNELS } from '../consent-channels';
 import { LIFECYCLE_STAGES } from '../profile-fields';
+import { RFM_GROUPS, RFM_TIERS } from '../mining/rfm';
+import { SCORED_MODEL_KINDS } from '../models/kinds';
 import { ProfileSearchParams } from '../search/profile-search';
 import { json, type ApiRoute } from './route';
 
@@ -69,6 +71,32 @@ export const PublicProfileSchema = z
     updatedAt: date().meta({ description: 'When the fold last applied events' }),
     derivedAt: date().meta({ description: 'The "now" the time-relative fields were computed for' }),
     segments: z.array(z.string()).optional().meta({ description: 'Materialized segment membership' }),
+    value: z
+      .object({ tier: z.enum(RFM_TIERS) })
+      .optional()
+      .meta({ description: 'Value tier from the active RFM model' }),
+    rfm: z
+      .object({
+        r: z.number().int().min(1).max(5).optional(),
+        f: z.number().int().min(1).max(5).optional(),
+        m: z.number().int().min(1).max(5).optional(),
+        code: z.string().optional(),
+        group: z.enum(RFM_GROUPS),
+      })
+      .optional()
+      .meta({ description: 'RFM scores 1-5 by population quintiles (absent for a profile that never bought) and the named group' }),
+    cluster: z
+      .object({ id: z.number().int(), label: z.string(), distance: z.number() })
+      .optional()
+      .meta({ description: 'The nearest behaviour cluster of the active cluster model; distance in standard deviations' }),
+    propensity: z
+      .object({ purchase: z.number().min(0).max(1).optional(), churn: z.number().min(0).max(1).optional() })
+      .optional()
+      .meta({ description: 'Probabilities for the next 30 days from the active propensity models' }),
+    models: z
+      .partialRecord(z.enum(SCORED_MODEL_KINDS), z.number().int())
+      .optional()
+      .meta({ description: 'The version of every model that scored the profile' }),
   })
   .meta({ id: 'Profile' });
 export type PublicProfileShape = z.infer<typeof PublicProfileSchema>;

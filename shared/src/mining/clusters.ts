@@ -8,8 +8,9 @@
  * over k runs on a seeded sample of bounded size, and only the chosen k is refined on every row.
  */
 
+import { z } from 'zod';
 import { ValidationError } from '../errors';
-import { fitStandardizer, selectRows, standardize, type FeatureMatrix, type Standardizer } from './matrix';
+import { fitStandardizer, selectRows, standardize, StandardizerSchema, type FeatureMatrix, type Standardizer } from './matrix';
 import { hashSeed, mulberry32, sampleIndexes, type Rng } from './random';
 
 // Module-level copies of globals used in hot loops: a global lookup is slow inside a vm context (as under jest).
@@ -189,23 +190,24 @@ function kmeans(m: FeatureMatrix, k: number, weights: Float64Array, seed: number
 // Quality
 
 /** How well a partition fits, all distances Euclidean in standardized units. */
-export interface ClusterQuality {
-  k: number;
+export const ClusterQualitySchema = z.object({
+  k: z.number().int().positive(),
   /** Mean silhouette on the seeded sample, -1..1, higher is better. */
-  silhouette: number;
+  silhouette: z.number(),
   /** Davies-Bouldin index, lower is better. */
-  daviesBouldin: number;
+  daviesBouldin: z.number(),
   /** Within-cluster sum of squared distances to the centroid (the k-means objective). */
-  withinSumOfSquares: number;
+  withinSumOfSquares: z.number(),
   /** Between-cluster sum of squares: size-weighted squared distances of the centroids to the population mean. */
-  betweenSumOfSquares: number;
+  betweenSumOfSquares: z.number(),
   /** Mean distance of a row to its centroid (intra-cluster distance). */
-  meanWithinDistance: number;
+  meanWithinDistance: z.number(),
   /** Mean and smallest distance between two centroids (inter-cluster distance). */
-  meanBetweenDistance: number;
-  minBetweenDistance: number;
-  sizes: number[];
-}
+  meanBetweenDistance: z.number(),
+  minBetweenDistance: z.number(),
+  sizes: z.array(z.number().int().nonnegative()),
+});
+export type ClusterQuality = z.infer<typeof ClusterQualitySchema>;
 
 function quality(
   m: FeatureMatrix,
@@ -331,33 +333,36 @@ export interface FeaturePhrase {
   low: string;
 }
 
-export interface ClusterTrait {
-  feature: string;
+export const ClusterTraitSchema = z.object({
+  feature: z.string(),
   /** Centroid minus population mean, in standard deviations. */
-  z: number;
-  phrase: string;
-}
+  z: z.number(),
+  phrase: z.string(),
+});
+export type ClusterTrait = z.infer<typeof ClusterTraitSchema>;
 
-export interface FeatureSummary {
-  feature: string;
+export const FeatureSummarySchema = z.object({
+  feature: z.string(),
   /** Population mean, and the cluster's mean and median, in original units. */
-  populationMean: number;
-  mean: number;
-  median: number;
+  populationMean: z.number(),
+  mean: z.number(),
+  median: z.number(),
   /** The centroid in standard deviations from the population mean. */
-  z: number;
-}
+  z: z.number(),
+});
+export type FeatureSummary = z.infer<typeof FeatureSummarySchema>;
 
-export interface ClusterLabel {
-  clusterId: number;
+export const ClusterLabelSchema = z.object({
+  clusterId: z.number().int().nonnegative(),
   /** E.g. "frequent high-spend buyers". */
-  label: string;
-  size: number;
-  share: number;
+  label: z.string(),
+  size: z.number().int().nonnegative(),
+  share: z.number().min(0).max(1),
   /** The features that set the cluster apart (|z| at least the threshold), strongest first. */
-  traits: ClusterTrait[];
-  summary: FeatureSummary[];
-}
+  traits: z.array(ClusterTraitSchema),
+  summary: z.array(FeatureSummarySchema),
+});
+export type ClusterLabel = z.infer<typeof ClusterLabelSchema>;
 
 function describe(feature: string, z: number, phrases: ReadonlyMap<string, FeaturePhrase>): string {
   const phrase = phrases.get(feature);
@@ -417,29 +422,46 @@ export interface ClusterOptions {
   traitsInName?: number;
 }
 
-export interface ClusterModel {
-  kind: 'kmeans';
-  features: string[];
-  scaler: Scaler;
-  k: number;
-  /** k rows of standardized coordinates. */
-  centroids: number[][];
-  quality: {
-    /** The chosen k, refined on every training row (silhouette on the seeded sample of them). */
-    chosen: ClusterQuality;
-    /** Every k searched, on the search sample. */
-    candidates: ClusterQuality[];
-    /** k values skipped because the rows hold fewer distinct points. */
-    skipped: number[];
-    trainingRows: number;
-    searchRows: number;
-    silhouetteRows: number;
-    iterations: number;
-    converged: boolean;
-    seed: number;
-  };
-  labels: ClusterLabel[];
-}
+/** The fitted model: plain JSON, stored as it is and read back with this schema. */
+export const ClusterModelSchema = z
+  .object({
+    kind: z.literal('kmeans'),
+    features: z.array(z.string().min(1)).min(1),
+    scaler: StandardizerSchema,
+    k: z.number().int().positive(),
+    /** k rows of standardized coordinates. */
+    centroids: z.array(z.array(z.number().finite())),
+    quality: z.object({
+      /** The chosen k, refined on every training row (silhouette on the seeded sample of them). */
+      chosen: ClusterQualitySchema,
+      /** Every k searched, on the search sample. */
+      candidates: z.array(ClusterQualitySchema),
+      /** k values skipped because the rows hold fewer distinct points. */
+      skipped: z.array(z.number().int()),
+      trainingRows: z.number().int(),
+      searchRows: z.number().int(),
+      silhouetteRows: z.number().int(),
+      iterations: z.number().int(),
+      converged: z.boolean(),
+      seed: z.number().int(),
+    }),
+    labels: z.array(ClusterLabelSchema),
+  })
+  .superRefine((model, ctx) => {
+    const d = model.features.length;
+    if (model.centroids.length !== model.k)
+      ctx.addIssue({ code: 'custom', path: ['centroids'], message: `has ${model.centroids.length} rows for k = ${model.k}` });
+    model.centroids.forEach((c, i) => {
+      if (c.length !== d) ctx.addIssue({ code: 'custom', path: ['centroids', i], message: `has ${c.length} values for ${d} features` });
+    });
+    for (const [key, values] of [
+      ['means', model.scaler.means],
+      ['deviations', model.scaler.deviations],
+    ] as const)
+      if (values.length !== d)
+        ctx.addIssue({ code: 'custom', path: ['scaler', key], message: `has ${values.length} values for ${d} features` });
+  });
+export type ClusterModel = z.infer<typeof ClusterModelSchema>;
 
 export interface ClusterTraining {
   model: ClusterModel;

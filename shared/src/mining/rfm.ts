@@ -13,6 +13,8 @@
  * - Group: the first of the rules in `RFM_GROUPS` that the (R, F, M) scores meet.
  */
 
+import { z } from 'zod';
+
 export const RFM_TIERS = ['high', 'medium', 'low'] as const;
 export type RfmTier = (typeof RFM_TIERS)[number];
 
@@ -42,12 +44,18 @@ export interface RfmInput {
   monetary: number;
 }
 
-/** The fitted model: four ascending boundaries per dimension, and what they were fitted on. */
-export interface RfmModel {
-  boundaries: { recency: number[]; frequency: number[]; monetary: number[] };
+const Boundaries = z
+  .array(z.number().finite().min(0))
+  .length(4)
+  .refine((b) => b.every((v, i) => i === 0 || v >= b[i - 1]!), 'must be ascending');
+
+/** The fitted model: four ascending boundaries per dimension, and what they were fitted on. Stored as it is. */
+export const RfmModelSchema = z.object({
+  boundaries: z.object({ recency: Boundaries, frequency: Boundaries, monetary: Boundaries }),
   /** Buyers the boundaries were computed from. */
-  buyers: number;
-}
+  buyers: z.number().int().positive(),
+});
+export type RfmModel = z.infer<typeof RfmModelSchema>;
 
 export interface RfmScore {
   r: number;

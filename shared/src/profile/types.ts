@@ -1,5 +1,6 @@
 import type { ConsentChannel, Consents } from '../consent-channels';
 import type { BehaviourType } from '../events';
+import type { ProfileScores } from '../models/scores';
 import type { LifecycleStage } from '../profile-fields';
 import type { Decayed } from './decay';
 
@@ -72,8 +73,8 @@ export interface Interest {
 
 export type { Consents, LifecycleStage };
 
-/** The profile document as stored in Elasticsearch. */
-export interface ProfileDoc {
+/** The profile document as stored in Elasticsearch; the active models' scores sit beside the derived fields. */
+export interface ProfileDoc extends ProfileScores {
   userId: string;
   attributes: {
     gender?: string;

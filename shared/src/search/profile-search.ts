@@ -9,6 +9,7 @@ import {
   SEARCH_FILTERS,
   SORTS,
   consentField,
+  profileField,
   type Facet,
   type SearchFilter,
 } from '../profile-fields';
@@ -21,11 +22,20 @@ const list = z
 const num = z.coerce.number().finite();
 const date = TimestampSchema;
 
-/** One list parameter per search filter of the field catalogue (`region`, `category`, `segment`...). */
-const filterParams = Object.fromEntries(Object.keys(SEARCH_FILTERS).map((name) => [name, list.optional()])) as Record<
-  SearchFilter,
-  z.ZodOptional<typeof list>
->;
+/** An integer field's filter values: refused at the door when they are not whole numbers, not by Elasticsearch. */
+const integers = list.pipe(
+  z.array(
+    z
+      .string()
+      .regex(/^\d{1,9}$/, 'must be a whole number')
+      .transform(Number),
+  ),
+);
+
+/** One list parameter per search filter of the field catalogue (`region`, `category`, `segment`, `cluster`...). */
+const filterParams = Object.fromEntries(
+  Object.entries(SEARCH_FILTERS).map(([name, path]) => [name, (profileField(path)?.type === 'integer' ? integers : list).optional()]),
+) as Record<SearchFilter, z.ZodOptional<typeof list | typeof integers>>;
 
 export const ProfileSearchParams = z
   .strictObject({
@@ -84,7 +94,7 @@ export function decodeCursor(cursor: string): unknown[] | undefined {
 /** Builds the Elasticsearch search body for a profile search. Pure. */
 export function buildProfileSearch(params: ProfileSearch, searchAfter?: unknown[]): Json {
   const filter: Json[] = [];
-  const terms = (field: string, values: string[] | undefined): void => {
+  const terms = (field: string, values: readonly (string | number)[] | undefined): void => {
     if (values && values.length > 0) filter.push({ terms: { [field]: values } });
   };
   for (const [name, field] of Object.entries(SEARCH_FILTERS) as [SearchFilter, string][]) terms(field, params[name]);

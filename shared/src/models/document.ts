@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import { ClusterModelSchema, type ClusterModel } from '../mining/clusters';
+import { LogisticModelSchema, type LogisticModel } from '../mining/propensity';
+import { RfmModelSchema, type RfmModel } from '../mining/rfm';
+import { RulesModelSchema, type RulesModel } from '../mining/rules';
+import { toIssues } from '../validation';
+import { MODEL_KINDS, type ModelKind } from './kinds';
+
+/**
+ * A model version as stored in `<prefix>-models` (one document per kind and version) and as the API returns
+ * it. The jobs process writes it when training ends; promotion flips `status`; the indexer, the jobs process
+ * and the query service read the active version of each kind.
+ */
+
+const at = () => z.iso.datetime();
+
+/** `trained`: stored, never used yet; `active`: the version profiles are scored with; `retired`: active once. */
+export const MODEL_STATUSES = ['trained', 'active', 'retired'] as const;
+export type ModelStatus = (typeof MODEL_STATUSES)[number];
+
+export const ModelTrainingSchema = z
+  .object({
+    /** Rows the model was fitted on (profiles, or baskets for rules). */
+    rows: z.number().int().nonnegative(),
+    /** Where the rows came from. */
+    source: z.enum(['profiles', 'events']),
+    /** The instant the training data was read as of. */
+    asOf: at(),
+    /** The event-time window the rows cover, when the kind reads events. */
+    from: at().optional(),
+    to: at().optional(),
+    seed: z.number().int(),
+    durationMs: z.number().nonnegative(),
+  })
+  .meta({ id: 'ModelTraining' });
+export type ModelTraining = z.infer<typeof ModelTrainingSchema>;
+
+export const ModelSummarySchema = z
+  .object({
+    modelId: z.string(),
+    kind: z.enum(MODEL_KINDS),
+    version: z.number().int().positive(),
+    status: z.enum(MODEL_STATUSES),
+    algorithm: z.string(),
+    /** The training options the job ran with (seed, ranges, thresholds), defaults filled in. */
+    parameters: z.record(z.string(), z.unknown()),
+    /** The profile features the model reads, in its order (empty for rules). */
+    features: z.array(z.string()),
+    /** Quality figures measured at training (hold-out AUC, silhouette, rules found...). */
+    quality: z.record(z.string(), z.unknown()),
+    training: ModelTrainingSchema,
+    createdAt: at(),
+    promotedAt: at().optional(),
+    retiredAt: at().optional(),
+  })
+  .meta({ id: 'ModelSummary' });
+export type ModelSummary = z.infer<typeof ModelSummarySchema>;
+
+export const ModelDocSchema = ModelSummarySchema.extend({
+  /** The fitted state, in the kind's own schema (boundaries, centroids and scaler, weights and scaler, rules). */
+  state: z.unknown(),
+}).meta({ id: 'Model' });
+export type ModelDoc = z.infer<typeof ModelDocSchema>;
+
+/** The `_source` fields of a summary (what lists read: never the fitted state, which may be large). */
+export const MODEL_SUMMARY_FIELDS = Object.keys(ModelSummarySchema.shape) as (keyof ModelSummary)[];
+
+export interface ModelStates {
+  rfm: RfmModel;
+  clusters: ClusterModel;
+  purchase: LogisticModel;
+  churn: LogisticModel;
+  rules: RulesModel;
+}
+
+const STATE_SCHEMAS: { readonly [K in ModelKind]: z.ZodType<ModelStates[K]> } = {
+  rfm: RfmModelSchema,
+  clusters: ClusterModelSchema,
+  purchase: LogisticModelSchema,
+  churn: LogisticModelSchema,
+  rules: RulesModelSchema,
+};
+
+/** A stored model's fitted state, checked against its kind's schema; a ValidationError names what is wrong. */
+export function parseModelState<K extends ModelKind>(kind: K, state: unknown): ModelStates[K] {
+  const parsed = STATE_SCHEMAS[kind].safeParse(state);
+  if (!parsed.success) throw new ValidationError(`the stored ${kind} model is malformed`, toIssues(parsed.error, ['state']));
+  return parsed.data;
+}

@@ -1,0 +1,5 @@
+export * from './kinds';
+export * from './document';
+export * from './inputs';
+export * from './scores';
+export * from './scoring';
