@@ -57,6 +57,21 @@ export class ConflictError extends PortraitError {
   readonly code = 'conflict';
 }
 
+/** Well-formed, but cannot be used as it is (a stored model whose features profiles do not have). */
+export class UnprocessableError extends PortraitError {
+  readonly status = 422;
+  readonly code = 'unprocessable';
+  constructor(
+    message: string,
+    readonly issues: Issue[],
+  ) {
+    super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { issues: this.issues };
+  }
+}
+
 /** It existed but is gone for good (an expired or deleted export file). */
 export class GoneError extends PortraitError {
   readonly status = 410;

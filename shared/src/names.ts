@@ -58,10 +58,19 @@ export interface QueueNames {
   segmentChanges: string;
   /** Audience export jobs, and the periodic sweep of expired export files. */
   exports: string;
+  /** Model training and the re-scoring of every profile after a promotion. */
+  models: string;
 }
 
 export function queueNames(): QueueNames {
-  return { ingest: 'ingest', deadLetter: 'dead-letter', maintenance: 'maintenance', segmentChanges: 'segment-changes', exports: 'exports' };
+  return {
+    ingest: 'ingest',
+    deadLetter: 'dead-letter',
+    maintenance: 'maintenance',
+    segmentChanges: 'segment-changes',
+    exports: 'exports',
+    models: 'models',
+  };
 }
 
 /** Job names inside the ingest queue. */
@@ -86,6 +95,16 @@ export const ExportJob = {
   run: 'export',
   /** Deletes export files past their expiry. */
   sweep: 'sweep-expired',
+} as const;
+
+/** Job names inside the models queue. */
+export const ModelJob = {
+  /** Trains one kind of model and stores it as its next version (data: `{ kind, seed?, promote?, parameters? }`). */
+  train: 'train',
+  /** Re-scores every profile not yet scored by a kind's active version (data: `{ kind, version }`). */
+  rescore: 'rescore',
+  /** Queues the training of every kind, on a schedule. */
+  retrain: 'retrain-all',
 } as const;
 
 /** Redis key bumped on every segment save or delete, so profile writers reload definitions at their next write. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { IdSchema, QueuedEventSchema } from './events';
 import { QueuedItemSchema } from './items';
-import { ExportJob, MaintenanceJob } from './names';
+import { ModelTrainJobSchema, ModelRescoreJobSchema } from './models/jobs';
+import { ExportJob, MaintenanceJob, ModelJob } from './names';
 
 /**
  * What travels on Portrait's queues, as zod schemas with their inferred types: producers build these
@@ -63,7 +64,7 @@ export const ExportProgressSchema = z.object({ rows: z.number().int().nonnegativ
 export type ExportProgress = z.infer<typeof ExportProgressSchema>;
 
 /** The queues that carry batch jobs. */
-export type JobQueue = 'maintenance' | 'exports';
+export type JobQueue = 'maintenance' | 'exports' | 'models';
 
 /**
  * Every batch job the jobs process runs: the queue it travels on, its BullMQ job name there, and the schema
@@ -84,6 +85,12 @@ const JOB_TABLE = {
   exportRun: { queue: 'exports', name: ExportJob.run, payload: ExportJobSchema },
   /** Deletes export files past their expiry. */
   exportSweep: { queue: 'exports', name: ExportJob.sweep, payload: NoPayloadSchema },
+  /** Trains one kind of model into its next version, promoted at once when asked. */
+  modelTrain: { queue: 'models', name: ModelJob.train, payload: ModelTrainJobSchema },
+  /** Brings every profile to a kind's active version (queued on promotion). */
+  modelRescore: { queue: 'models', name: ModelJob.rescore, payload: ModelRescoreJobSchema },
+  /** Trains every kind again, on a schedule. */
+  modelRetrain: { queue: 'models', name: ModelJob.retrain, payload: NoPayloadSchema },
 } as const;
 
 export type JobKind = keyof typeof JOB_TABLE;

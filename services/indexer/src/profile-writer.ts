@@ -1,4 +1,5 @@
 import {
+  applyScores,
   compareEvents,
   deriveProfile,
   evaluateMembership,
@@ -6,6 +7,7 @@ import {
   recentChanges,
   TransientError,
   type MembershipCatalog,
+  type PreparedModels,
   type ProfileOptions,
   type QueuedEvent,
   type SegmentChange,
@@ -19,6 +21,7 @@ import {
   type Client,
   type estypes,
   type Membership,
+  type Scoring,
 } from '@portrait/runtime';
 
 export interface ProfileWriteReport {
@@ -35,6 +38,12 @@ export interface ProfileWriteReport {
   failed: { userId: string; events: QueuedEvent[]; reason: string; stage: 'fold' | 'profile-write' }[];
   /** Set when some users' events must wait (overload, outage, contention): those events are in neither list. */
   retry?: string;
+}
+
+/** What a write round scores and evaluates profiles with: the segments and the active models as of its start. */
+interface WriteContext {
+  catalog: MembershipCatalog;
+  models: PreparedModels;
 }
 
 /** What one user's events make of their stored profile. */
@@ -56,8 +65,8 @@ type Stored = { doc?: StoredProfile; seqNo?: number; primaryTerm?: number };
  * that lost a race is re-read and re-folded; the fold skips event ids the profile already holds, so a
  * redelivered batch or a retried round never counts anything twice.
  *
- * Segment membership is evaluated on the folded profile and written in the same document, so it can never
- * disagree with the fields it was computed from. Its entries and exits are kept in the profile's outbox and
+ * The active models score the folded profile, and segment membership is evaluated on the scored profile,
+ * both written in the same document, so neither can disagree with the fields it was computed from. Its entries and exits are kept in the profile's outbox and
  * published after the write; a redelivered batch (the process died between the two) publishes them again.
  */
 export class ProfileWriter {
@@ -70,6 +79,7 @@ export class ProfileWriter {
     private readonly options: ProfileOptions,
     private readonly conflictRounds: number,
     private readonly membership: Membership,
+    private readonly scoring: Scoring,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -135,7 +145,7 @@ export class ProfileWriter {
   ): Promise<string[]> {
     const stored = await this.read(userIds);
     const now = this.now();
-    const catalog = await this.membership.catalog(now);
+    const context: WriteContext = { catalog: await this.membership.catalog(now), models: await this.scoring.models() };
     const operations: estypes.BulkRequest['operations'] = [];
     const written: string[] = [];
     const foldedOf = new Map<string, Folded>();
@@ -151,8 +161,8 @@ export class ProfileWriter {
       let folded: Folded;
       try {
         folded = isolate.has(userId)
-          ? this.foldIsolating(userId, current.doc, events, now, catalog, report)
-          : this.fold(userId, current.doc?.state, current.doc, events, now, catalog, true);
+          ? this.foldIsolating(userId, current.doc, events, now, context, report)
+          : this.fold(userId, current.doc?.state, current.doc, events, now, context, true);
       } catch {
         // The fold consumed the stored state it threw on: read it again and find the events at fault one by one.
         isolate.add(userId);
@@ -237,20 +247,20 @@ export class ProfileWriter {
     return true;
   }
 
-  /** Folds, derives and evaluates membership for one user; throws whatever any of those throws. */
+  /** Folds, derives, scores and evaluates membership for one user; throws whatever any of those throws. */
   private fold(
     userId: string,
     state: StoredProfile['state'] | undefined,
     previous: StoredProfile | undefined,
     events: QueuedEvent[],
     now: number,
-    catalog: MembershipCatalog,
+    context: WriteContext,
     consume: boolean,
   ): Folded {
     const result = foldEvents(state, events, now, this.options, consume);
     if (result.applied === 0) return { applied: 0, duplicates: result.duplicates, changes: [], events };
-    const doc: StoredProfile = deriveProfile(userId, result.state, now, now, this.options);
-    const membership = evaluateMembership(doc, userId, previous ?? {}, catalog);
+    const doc: StoredProfile = applyScores(deriveProfile(userId, result.state, now, now, this.options), context.models, previous);
+    const membership = evaluateMembership(doc, userId, previous ?? {}, context.catalog);
     Object.assign(doc, membership.fields);
     return { applied: result.applied, duplicates: result.duplicates, doc, changes: membership.changes, events };
   }
@@ -264,14 +274,14 @@ export class ProfileWriter {
     previous: StoredProfile | undefined,
     events: QueuedEvent[],
     now: number,
-    catalog: MembershipCatalog,
+    context: WriteContext,
     report: ProfileWriteReport,
   ): Folded {
     const good: QueuedEvent[] = [];
     let state = previous?.state;
     for (const event of [...events].sort(compareEvents)) {
       try {
-        const next = this.fold(userId, state, previous, [event], now, catalog, false);
+        const next = this.fold(userId, state, previous, [event], now, context, false);
         if (next.doc) state = next.doc.state;
         good.push(event);
       } catch (error) {
@@ -279,7 +289,7 @@ export class ProfileWriter {
       }
     }
     if (good.length === 0) return { applied: 0, duplicates: 0, changes: [], events: [] };
-    return this.fold(userId, previous?.state, previous, good, now, catalog, false);
+    return this.fold(userId, previous?.state, previous, good, now, context, false);
   }
 
   private async publish(changes: SegmentChange[], report: ProfileWriteReport, republished: number): Promise<void> {

@@ -17,6 +17,8 @@ import {
   listen,
   redisReady,
   closeRedis,
+  ModelRegistry,
+  ModelStore,
   SegmentRegistry,
   type IngestJobData,
   type Logger,
@@ -65,6 +67,7 @@ export async function startIndexer(
     for (const q of [deadLetter, ingestQueue, segmentChanges]) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
     lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), segmentChanges.close()]));
     const segments = new SegmentRegistry(es, names.segments, producer, namespace, segmentChanges, logger);
+    const models = new ModelRegistry(new ModelStore(es, names.models, producer, namespace), producer, namespace, logger);
 
     const registry = createRegistry('indexer');
     const metrics = indexerMetrics(registry);
@@ -95,7 +98,7 @@ export async function startIndexer(
 
     const options = profileOptions(config);
     const base = {
-      writer: new ProfileWriter(es, names.profiles, options, config.INDEXER_CONFLICT_ROUNDS, segments),
+      writer: new ProfileWriter(es, names.profiles, options, config.INDEXER_CONFLICT_ROUNDS, segments, models),
       store: new EventStore(es, prefix),
       catalogue: new Catalogue(es, names.items),
       itemsAlias: names.items,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommonEnv, envInt, parseEnv } from '@portrait/shared';
+import { CommonEnv, envBoolean, envInt, parseEnv } from '@portrait/shared';
 import { ExportEnv } from '@portrait/runtime';
 
 export const JobsEnv = CommonEnv.extend({
@@ -27,6 +27,14 @@ export const JobsEnv = CommonEnv.extend({
   EXPORT_SWEEP_EVERY_MS: envInt(1000, 86_400_000).default(600_000),
   /** Export jobs run at once per process. */
   EXPORT_CONCURRENCY: envInt(1, 16).default(1),
+  /** Profiles (or purchase events) per page when a model is trained or profiles are re-scored. */
+  MODEL_PAGE_SIZE: envInt(10, 10_000).default(2000),
+  /** Passes of a re-score after a promotion before it reports what is left (profiles written meanwhile). */
+  MODEL_RESCORE_MAX_PASSES: envInt(1, 100).default(5),
+  /** How often every kind of model is trained again on the data as it is (stored, not promoted unless below). */
+  MODEL_TRAIN_EVERY_MS: envInt(60_000, 30 * 86_400_000).default(7 * 86_400_000),
+  /** Promote every scheduled training at once (off: versions wait for an explicit promotion). */
+  MODEL_AUTO_PROMOTE: envBoolean.default(false),
 });
 
 export type JobsConfig = z.infer<typeof JobsEnv>;

@@ -1,6 +1,6 @@
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { IndexNames, JobKind, JobPayload, ProfileOptions } from '@portrait/shared';
-import type { Client, ExportAudit, ExportFiles, Logger, Redis, SegmentRegistry } from '@portrait/runtime';
+import type { Client, ExportAudit, ExportFiles, Logger, ModelStore, Redis, Scoring, SegmentRegistry } from '@portrait/runtime';
 import type { JobsConfig } from './config';
 import type { JobsMetrics } from './metrics';
 
@@ -15,6 +15,11 @@ export interface JobsDeps {
   namespace: string;
   /** The saved segments, for evaluating and publishing membership. */
   segments: SegmentRegistry;
+  /** The stored models, and the active ones as profile writers use them. */
+  models: ModelStore;
+  scoring: Scoring;
+  /** Queues handlers add jobs to (a promotion queues its re-score). */
+  queues: { models: Queue };
   profileOptions: ProfileOptions;
   audit: ExportAudit;
   files: ExportFiles;

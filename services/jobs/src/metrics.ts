@@ -6,6 +6,8 @@ export interface JobsMetrics {
   seconds: Histogram<'job'>;
   segmentChanges: Counter<'source'>;
   refreshed: Counter;
+  /** Model versions stored, by kind. */
+  modelsTrained: Counter<'kind'>;
   exports: ExportMetrics;
 }
 
@@ -29,6 +31,12 @@ export function jobsMetrics(registry: Registry): JobsMetrics {
     refreshed: new Counter({
       name: 'portrait_indexer_profiles_refreshed_total',
       help: 'Profiles whose time-relative fields were recomputed',
+      registers: [registry],
+    }),
+    modelsTrained: new Counter({
+      name: 'portrait_models_trained_total',
+      help: 'Model versions trained and stored, by kind',
+      labelNames: ['kind'],
       registers: [registry],
     }),
     exports: exportMetrics(registry),

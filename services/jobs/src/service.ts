@@ -6,6 +6,9 @@ import {
   createExportsQueue,
   createLogger,
   createMaintenanceQueue,
+  createModelsQueue,
+  ModelRegistry,
+  ModelStore,
   createRegistry,
   createSegmentChangesQueue,
   esReady,
@@ -45,6 +48,7 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
     const queues: Record<JobQueue, Queue> = {
       maintenance: createMaintenanceQueue(redis, namespace),
       exports: createExportsQueue(redis, namespace),
+      models: createModelsQueue(redis, namespace),
     };
     const segmentChanges = createSegmentChangesQueue(redis, namespace);
     const all = [...Object.values(queues), segmentChanges];
@@ -65,6 +69,7 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
 
     const files = new ExportFiles(config.EXPORT_DIR, prefix);
     await files.ensureDir();
+    const models = new ModelStore(es, names.models, redis, namespace);
     const deps: JobsDeps = {
       config,
       es,
@@ -72,6 +77,9 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
       names,
       namespace,
       segments: new SegmentRegistry(es, names.segments, redis, namespace, segmentChanges, logger),
+      models,
+      scoring: new ModelRegistry(models, redis, namespace, logger),
+      queues: { models: queues.models },
       profileOptions: profileOptionsOf(config),
       audit: new ExportAudit(es, names.exports),
       files,

@@ -66,6 +66,8 @@ export function workerSettings(config: JobsConfig): Record<JobQueue, WorkerSetti
     // Two at once, so a segment backfill does not wait behind a long refresh; both write conditionally.
     maintenance: { concurrency: 2, lockDuration: 120_000 },
     exports: { concurrency: config.EXPORT_CONCURRENCY },
+    // One at a time: fitting is CPU-bound and holds the event loop in long stretches, hence the long lock.
+    models: { concurrency: 1, lockDuration: 600_000 },
   };
 }
 

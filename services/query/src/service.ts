@@ -11,6 +11,8 @@ import {
   redisReady,
   closeRedis,
   createExportsQueue,
+  createModelsQueue,
+  ModelStore,
   exportMetrics,
   ExportAudit,
   ExportFiles,
@@ -23,6 +25,7 @@ import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
 import { MembershipJobs, SegmentAnalytics, SegmentStore, segmentRoutes } from './segments';
 import { ExportJobs, exportRoutes } from './exports';
+import { Insights, Models, modelRoutes } from './models';
 
 export interface QueryService {
   url: string;
@@ -80,6 +83,11 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
         defaultCallingCode: config.EXPORT_DEFAULT_CALLING_CODE,
       }),
     );
+    const modelsQueue = createModelsQueue(queueConnection, namespace);
+    modelsQueue.on('error', (err) => logger.warn({ err: err.message }, 'models queue error'));
+    lifecycle.defer('models queue', () => modelsQueue.close());
+    const modelStore = new ModelStore(es, names.models, redis, namespace);
+    app.use(modelRoutes(new Models(modelStore, modelsQueue), new Insights(es, names.profiles, modelStore, redis, namespace)));
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
     lifecycle.defer('http', () => http.close());

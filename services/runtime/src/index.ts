@@ -14,3 +14,6 @@ export * from './segment-registry';
 export * from './exports';
 export * from './api-docs';
 export * from './data-set-clients';
+export * from './generation-cache';
+export * from './model-store';
+export * from './model-registry';

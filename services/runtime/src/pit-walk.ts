@@ -4,6 +4,8 @@ export interface PointInTimeWalk {
   index: string;
   pageSize: number;
   query?: estypes.QueryDslQueryContainer;
+  /** Sort before the `_shard_doc` tie-break (e.g. by user and time, to read one user's events together). */
+  sort?: estypes.SortCombinations[];
   /** How long Elasticsearch keeps the point in time between two pages. */
   keepAlive?: string;
   /** Anything else the search takes: `_source`, `seq_no_primary_term`, `docvalue_fields`... */
@@ -28,7 +30,7 @@ export async function* pointInTimePages<T = unknown>(es: Client, walk: PointInTi
         pit: { id: pitId, keep_alive: keepAlive },
         size: walk.pageSize,
         query: walk.query,
-        sort: [{ _shard_doc: 'asc' }],
+        sort: [...(walk.sort ?? []), { _shard_doc: 'asc' }],
         search_after: after,
       });
       pitId = page.pit_id ?? pitId;

@@ -116,6 +116,20 @@ export async function publishSegmentChanges(queue: Queue<SegmentChange>, changes
   await queue.addBulk(changes.map((c) => ({ name: c.change, data: c, opts: { jobId: encodeURIComponent(c.changeId) } })));
 }
 
+/** Training and re-scoring: a failed training keeps its reason a month, for `GET /v1/models/:kind/train/:jobId`. */
+export function createModelsQueue(connection: ConnectionOptions, namespace: string): Queue {
+  return new Queue(queueNames().models, {
+    connection,
+    prefix: bullPrefix(namespace),
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: { age: 7 * 86_400, count: 1000 },
+      removeOnFail: { age: 30 * 86_400 },
+    },
+  });
+}
+
 /** Export jobs carry `{ exportId }`; the expiry sweep carries nothing. */
 export type ExportQueueData = ExportJobData | Record<string, never>;
 export type ExportsQueue = Queue<ExportQueueData>;

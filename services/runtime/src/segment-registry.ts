@@ -11,6 +11,7 @@ import {
   type SegmentDefinition,
 } from '@portrait/shared';
 import type { Client } from './elasticsearch';
+import { GenerationCache } from './generation-cache';
 import type { Logger } from './logger';
 import { publishSegmentChanges } from './queues';
 import type { Redis } from './redis';
@@ -24,36 +25,33 @@ export interface Membership {
 }
 
 /**
- * The saved segments, cached per process. The query service bumps a Redis generation counter after every
- * save or delete; a writer checks it (one GET) before each write and reloads when it moved, so a process
- * lags a segment change by at most one flush. A full reload also happens every `maxAgeMs` in case a bump
- * was lost. What a stale cache writes is corrected by the segment's reconciliation.
+ * The saved segments, cached per process (`GenerationCache`): the query service bumps a Redis generation
+ * counter after every save or delete, and a writer reloads when it moved, so a process lags a segment change
+ * by at most one flush. What a stale cache writes is corrected by the segment's reconciliation.
  */
 export class SegmentRegistry implements Membership {
-  private prepared: PreparedSegments = prepareSegments([]);
-  private generation: string | null | undefined;
-  private loadedAt = 0;
-  private loading: Promise<void> | undefined;
+  private readonly cache: GenerationCache<PreparedSegments>;
 
   constructor(
     private readonly es: Client,
     private readonly alias: string,
-    private readonly redis: Redis,
+    redis: Redis,
     /** The data set's Redis namespace. */
-    private readonly namespace: string,
+    namespace: string,
     private readonly changes: Queue<SegmentChange>,
     private readonly logger: Logger,
-    private readonly maxAgeMs = 60_000,
-  ) {}
+    maxAgeMs = 60_000,
+  ) {
+    this.cache = new GenerationCache(redis, segmentsGenerationKey(namespace), () => this.load(), prepareSegments([]), maxAgeMs);
+  }
 
   async catalog(nowMs: number): Promise<MembershipCatalog> {
-    await this.ensureFresh();
-    return membershipCatalog(this.prepared, nowMs);
+    return membershipCatalog(await this.cache.get(), nowMs);
   }
 
   async definitions(): Promise<Map<string, { version: number; definition: SegmentDefinition }>> {
-    await this.ensureFresh();
-    return new Map(this.prepared.active.map((s) => [s.segmentId, { version: s.version, definition: s.definition }]));
+    const prepared = await this.cache.get();
+    return new Map(prepared.active.map((s) => [s.segmentId, { version: s.version, definition: s.definition }]));
   }
 
   publish(changes: readonly SegmentChange[]): Promise<void> {
@@ -62,19 +60,10 @@ export class SegmentRegistry implements Membership {
 
   /** The deleted segments' ids, whose memberships reconciliation removes. */
   async deletedIds(): Promise<string[]> {
-    await this.ensureFresh();
-    return [...this.prepared.deleted];
+    return [...(await this.cache.get()).deleted];
   }
 
-  private async ensureFresh(): Promise<void> {
-    // Read the counter before the definitions: a save that lands during the load moves it again.
-    const generation = await this.redis.get(segmentsGenerationKey(this.namespace));
-    if (generation === this.generation && Date.now() - this.loadedAt < this.maxAgeMs) return;
-    this.loading ??= this.load(generation).finally(() => (this.loading = undefined));
-    await this.loading;
-  }
-
-  private async load(generation: string | null): Promise<void> {
+  private async load(): Promise<PreparedSegments> {
     const res = await this.es.search({
       index: this.alias,
       size: 10_000,
@@ -87,10 +76,9 @@ export class SegmentRegistry implements Membership {
       if (!parsed.success) this.logger.error({ segmentId: h._id, issues: parsed.error.issues }, 'stored segment is malformed; left out');
       return parsed.success ? [parsed.data] : [];
     });
-    this.prepared = prepareSegments(records);
-    for (const bad of this.prepared.invalid) this.logger.warn(bad, 'segment definition no longer valid; its membership is left as it is');
-    this.generation = generation;
-    this.loadedAt = Date.now();
-    this.logger.debug({ segments: this.prepared.active.length, generation }, 'segments loaded');
+    const prepared = prepareSegments(records);
+    for (const bad of prepared.invalid) this.logger.warn(bad, 'segment definition no longer valid; its membership is left as it is');
+    this.logger.debug({ segments: prepared.active.length }, 'segments loaded');
+    return prepared;
   }
 }

@@ -15,7 +15,10 @@ export const ErrorBody = z
   .object({
     error: z.string().meta({ description: 'Stable, machine-readable code: branch on it, never on the message' }),
     message: z.string(),
-    issues: z.array(IssueSchema).optional().meta({ description: '`validation_failed` and `malformed_json`: every problem found' }),
+    issues: z
+      .array(IssueSchema)
+      .optional()
+      .meta({ description: '`validation_failed`, `malformed_json` and `unprocessable`: every problem found' }),
     limit: z.number().optional().meta({ description: '`too_large`: the limit' }),
     actual: z.number().optional().meta({ description: '`too_large`: what the request would have exceeded it with' }),
     retryAfterSeconds: z.number().int().optional().meta({ description: '`queue_full`: as in `Retry-After`' }),
@@ -77,6 +80,16 @@ export const ERROR_STATUSES = {
     codes: ['unsupported_media_type'],
     retryAfter: false,
     example: { error: 'unsupported_media_type', message: 'expected content-type application/json, got text/plain' },
+  },
+  422: {
+    description: 'Well-formed but not usable as it is (`unprocessable`, with `issues`): a model reading features profiles do not have',
+    codes: ['unprocessable'],
+    retryAfter: false,
+    example: {
+      error: 'unprocessable',
+      message: 'churn-v4 cannot be promoted: churn model v4 reads features profiles do not have: loyalty_points',
+      issues: [{ path: 'features.loyalty_points', reason: 'not a profile feature' }],
+    },
   },
   429: {
     description: 'The ingest queue is full (`queue_full`); retry after `Retry-After` seconds',

@@ -7,3 +7,4 @@ export * from './ingest';
 export * from './profiles';
 export * from './segments';
 export * from './exports';
+export * from './models';

@@ -21,6 +21,42 @@ export function featureMatrix(rows: readonly ArrayLike<number>[], cols = rows[0]
   return { rows: rows.length, cols, values };
 }
 
+/**
+ * Fills a matrix a row at a time when the row count is not known in advance (a page walk over an index):
+ * one Float64Array that doubles as it fills, so memory stays within twice rows x cols x 8 bytes.
+ */
+export class MatrixBuilder {
+  private values: Float64Array;
+  private count = 0;
+
+  constructor(
+    readonly cols: number,
+    capacity = 1024,
+  ) {
+    this.values = new Float64Array(Math.max(1, capacity) * cols);
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  push(row: ArrayLike<number>): void {
+    if (row.length !== this.cols) throw new ValidationError(`row ${this.count} has ${row.length} features, expected ${this.cols}`, []);
+    if ((this.count + 1) * this.cols > this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values.set(row, this.count * this.cols);
+    this.count++;
+  }
+
+  /** The rows so far (a view: later pushes do not change it once the builder has grown past it). */
+  build(): FeatureMatrix {
+    return { rows: this.count, cols: this.cols, values: this.values.subarray(0, this.count * this.cols) };
+  }
+}
+
 /** The given rows, in the given order, as a new matrix. */
 export function selectRows(x: FeatureMatrix, indices: ArrayLike<number>): FeatureMatrix {
   const values = new Float64Array(indices.length * x.cols);

@@ -3,7 +3,7 @@ import { ValidationError } from '../errors';
 import { ClusterModelSchema, type ClusterModel } from '../mining/clusters';
 import { LogisticModelSchema, type LogisticModel } from '../mining/propensity';
 import { RfmModelSchema, type RfmModel } from '../mining/rfm';
-import { RulesModelSchema, type RulesModel } from '../mining/rules';
+import { RulesModelSchema } from '../mining/rules';
 import { toIssues } from '../validation';
 import { MODEL_KINDS, type ModelKind } from './kinds';
 
@@ -66,12 +66,16 @@ export type ModelDoc = z.infer<typeof ModelDocSchema>;
 /** The `_source` fields of a summary (what lists read: never the fitted state, which may be large). */
 export const MODEL_SUMMARY_FIELDS = Object.keys(ModelSummarySchema.shape) as (keyof ModelSummary)[];
 
+/** A rules model: the rules mined from the same baskets at item level and at root-category level. */
+export const RulesStateSchema = z.object({ item: RulesModelSchema, category: RulesModelSchema });
+export type RulesState = z.infer<typeof RulesStateSchema>;
+
 export interface ModelStates {
   rfm: RfmModel;
   clusters: ClusterModel;
   purchase: LogisticModel;
   churn: LogisticModel;
-  rules: RulesModel;
+  rules: RulesState;
 }
 
 const STATE_SCHEMAS: { readonly [K in ModelKind]: z.ZodType<ModelStates[K]> } = {
@@ -79,7 +83,7 @@ const STATE_SCHEMAS: { readonly [K in ModelKind]: z.ZodType<ModelStates[K]> } = 
   clusters: ClusterModelSchema,
   purchase: LogisticModelSchema,
   churn: LogisticModelSchema,
-  rules: RulesModelSchema,
+  rules: RulesStateSchema,
 };
 
 /** A stored model's fitted state, checked against its kind's schema; a ValidationError names what is wrong. */

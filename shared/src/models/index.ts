@@ -3,3 +3,4 @@ export * from './document';
 export * from './inputs';
 export * from './scores';
 export * from './scoring';
+export * from './jobs';

@@ -1,6 +1,9 @@
 import type { Handlers } from '../handler';
 import { exportRun } from './export-run';
 import { exportSweep } from './export-sweep';
+import { modelRescore } from './model-rescore';
+import { modelRetrain } from './model-retrain';
+import { modelTrain } from './model-train';
 import { refresh } from './refresh';
 import { retention } from './retention';
 import { segmentBackfill } from './segment-backfill';
@@ -19,4 +22,7 @@ export const handlers = {
   segmentReconcile: { run: segmentReconcile, every: (config) => config.SEGMENT_RECONCILE_EVERY_MS },
   exportRun: { run: exportRun },
   exportSweep: { run: exportSweep, every: (config) => config.EXPORT_SWEEP_EVERY_MS, schedulerId: 'export-sweep' },
+  modelTrain: { run: modelTrain },
+  modelRescore: { run: modelRescore },
+  modelRetrain: { run: modelRetrain, every: (config) => config.MODEL_TRAIN_EVERY_MS },
 } satisfies Handlers;

@@ -1,4 +1,5 @@
 import {
+  applyScores,
   deriveProfile,
   evaluateMembership,
   startOfDay,
@@ -6,7 +7,15 @@ import {
   type SegmentChange,
   type StoredProfile,
 } from '@portrait/shared';
-import { conditionalWrites, pointInTimePages, type Client, type estypes, type Logger, type Membership } from '@portrait/runtime';
+import {
+  conditionalWrites,
+  pointInTimePages,
+  type Client,
+  type estypes,
+  type Logger,
+  type Membership,
+  type Scoring,
+} from '@portrait/runtime';
 import type { Handler } from '../handler';
 
 export interface RefreshReport {
@@ -26,6 +35,10 @@ export interface RefreshOptions {
   profileOptions: ProfileOptions;
   /** The saved segments: membership is re-evaluated in the same write. */
   membership: Membership;
+  /** The active models: profiles are scored again in the same write. */
+  scoring: Scoring;
+  /** Which profiles to rewrite; by default those not derived today. */
+  query?: estypes.QueryDslQueryContainer;
   pageSize: number;
   logger: Logger;
   /** The instant profiles are derived for. */
@@ -37,17 +50,21 @@ export interface RefreshOptions {
  * Recomputes time-relative fields (windows, decay, recency, lifecycle, age) of every profile not yet
  * derived today, so they stay right for users who send nothing. Walks a point-in-time snapshot with
  * search_after and writes each profile back only if nobody changed it since it was read. Segment
- * membership is re-evaluated in the same write, and its entries and exits published.
+ * membership is re-evaluated and the active models score the profile again in the same write, and the
+ * segment entries and exits are published. With `query`, the same rewrite of other profiles (a re-score).
  */
 export async function refreshProfiles(options: RefreshOptions): Promise<RefreshReport> {
   const { es, alias, nowMs, logger, membership } = options;
   const report: RefreshReport = { scanned: 0, refreshed: 0, skipped: 0, failed: 0, segmentChanges: 0 };
   const catalog = await membership.catalog(nowMs);
+  const models = await options.scoring.models();
   const cutoff = new Date(startOfDay(nowMs)).toISOString();
   const pages = pointInTimePages<StoredProfile>(es, {
     index: alias,
     pageSize: options.pageSize,
-    query: { bool: { should: [{ range: { derivedAt: { lt: cutoff } } }, { bool: { must_not: { exists: { field: 'derivedAt' } } } }] } },
+    query: options.query ?? {
+      bool: { should: [{ range: { derivedAt: { lt: cutoff } } }, { bool: { must_not: { exists: { field: 'derivedAt' } } } }] },
+    },
     request: { seq_no_primary_term: true },
   });
   for await (const hits of pages) {
@@ -57,13 +74,14 @@ export async function refreshProfiles(options: RefreshOptions): Promise<RefreshR
       const stored = hit._source;
       if (!stored?.state) continue;
       const updatedAt = Date.parse(stored.updatedAt);
-      const doc: StoredProfile = deriveProfile(
+      const derived = deriveProfile(
         stored.userId,
         stored.state,
         nowMs,
         Number.isNaN(updatedAt) ? nowMs : updatedAt,
         options.profileOptions,
       );
+      const doc: StoredProfile = applyScores(derived, models, stored);
       const evaluated = evaluateMembership(doc, stored.userId, stored, catalog);
       Object.assign(doc, evaluated.fields);
       operations.push({ index: { _index: hit._index, _id: hit._id!, if_seq_no: hit._seq_no, if_primary_term: hit._primary_term } }, doc);
@@ -90,6 +108,7 @@ export const refresh: Handler<'refresh'> = async ({ job, deps }) => {
     alias: deps.names.profiles,
     profileOptions: deps.profileOptions,
     membership: deps.segments,
+    scoring: deps.scoring,
     pageSize: deps.config.REFRESH_PAGE_SIZE,
     logger: deps.logger,
     nowMs: started,

@@ -1,0 +1,3 @@
+export { modelRoutes } from './routes';
+export { Models } from './models';
+export { Insights, ruleText } from './insights';
