@@ -49,6 +49,7 @@ const RUNS = {
   search: 120,
   segments: 120,
   exports: 100,
+  models: 80,
   ops: 100,
 };
 /** How long accepted events may take to show in profiles and history after the last request. */
@@ -1229,6 +1230,95 @@ const exportsReq: fc.Arbitrary<Req> = fc.oneof(
   },
 );
 
+// Models and insights. Valid training requests queue real (small) trainings; versions and job ids are mostly unknown.
+const MODEL_KINDS_TRIED = ['rfm', 'clusters', 'purchase', 'churn', 'rules', 'loyalty', ...PROTO, 'x'.repeat(300)];
+const modelKind = idSegment(MODEL_KINDS_TRIED);
+const modelVersion = fc.constantFrom('1', '2', '0', '-1', '1.5', '1e3', 'abc', '99999999999999999999', '%00', ...PROTO_NAMES);
+const validTrainRequest = fc
+  .record(
+    {
+      seed: fc.integer({ min: 0, max: 1000 }),
+      promote: fc.constant(false),
+      parameters: fc.oneof(
+        fc.constant({}),
+        fc.record({ kMin: fc.integer({ min: 2, max: 3 }), kMax: fc.integer({ min: 3, max: 4 }) }),
+        fc.record({ minSupport: fc.constantFrom(0.01, 2), minConfidence: fc.constantFrom(0.1, 0.5) }),
+        fc.record({ horizonDays: fc.constantFrom(7, 30) }),
+      ),
+    },
+    { requiredKeys: [] },
+  )
+  .map(clean);
+const modelsReq: fc.Arbitrary<Req> = fc.oneof(
+  {
+    weight: 1,
+    arbitrary: nearValidQuery(
+      fc.record({ kind: fc.constantFrom('rfm', 'rules') }, { requiredKeys: [] }).map((r) => Object.entries(r) as [string, string][]),
+      ['kind'],
+    ).map((q) => queryReq('GET', 'GET /v1/models', `/v1/models${q.q}`, q.label)),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(modelKind, bodies(nearValid(validTrainRequest, 'training request'))).map(([kind, b]) =>
+      queryReq('POST', 'POST /v1/models/:kind/train', `/v1/models/${kind}/train`, `kind ${kindOf(kind)}, ${b.label}`, {
+        body: b.body,
+        json: b.json,
+        headers: b.headers,
+      }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(modelKind, idSegment(['1', 'missing', 'x'.repeat(200), ...PROTO_NAMES]))
+      .map(([kind, id]) =>
+        queryReq('GET', 'GET /v1/models/:kind/train/:jobId', `/v1/models/${kind}/train/${id}`, `kind ${kindOf(kind)}, job ${id}`),
+      ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(modelKind, modelVersion)
+      .map(([kind, v]) =>
+        queryReq('GET', 'GET /v1/models/:kind/:version', `/v1/models/${kind}/${pct(v)}`, `kind ${kindOf(kind)}, version ${v}`),
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(modelKind, modelVersion)
+      .map(([kind, v]) =>
+        queryReq(
+          'POST',
+          'POST /v1/models/:kind/:version/promote',
+          `/v1/models/${kind}/${pct(v)}/promote`,
+          `kind ${kindOf(kind)}, version ${v}`,
+        ),
+      ),
+  },
+  { weight: 1, arbitrary: fc.constant(queryReq('GET', 'GET /v1/insights/rfm', '/v1/insights/rfm', 'rfm grid')) },
+  { weight: 1, arbitrary: fc.constant(queryReq('GET', 'GET /v1/insights/clusters', '/v1/insights/clusters', 'clusters')) },
+  {
+    weight: 2,
+    arbitrary: nearValidQuery(
+      fc
+        .record(
+          {
+            item: fc.constantFrom('boot', 'i1,i2', '__proto__', 'x'.repeat(600)),
+            level: fc.constantFrom('item', 'category'),
+            minLift: fc.constantFrom('1', '2.5'),
+            minConfidence: fc.constantFrom('0.1', '1'),
+            minSupport: fc.constantFrom('1', '10'),
+            limit: fc.constantFrom('1', '200'),
+          },
+          { requiredKeys: [] },
+        )
+        .map((r) => Object.entries(r) as [string, string][]),
+      ['item', 'level', 'minLift', 'minConfidence', 'minSupport', 'limit'],
+    ).map((q) => queryReq('GET', 'GET /v1/insights/rules', `/v1/insights/rules${q.q}`, q.label)),
+  },
+);
+
 // Health, readiness, metrics, the API document and page, and unknown routes on every service.
 const SERVICES: Service[] = ['ingest', 'indexer', 'query', 'jobs'];
 const OPS_PATHS = HEALTH_ROUTES.map((r) => r.path);
@@ -1609,6 +1699,7 @@ describe('hostile requests are answered below 500, every error as JSON with a st
   it('GET /v1/profiles/search with every parameter', () => fuzz('GET /v1/profiles/search', searchReq, RUNS.search, searchTable));
   it('every segment route', () => fuzz('segments', segmentsReq, RUNS.segments, segmentsTable));
   it('every export route', () => fuzz('exports', exportsReq, RUNS.exports));
+  it('every model and insight route', () => fuzz('models', modelsReq, RUNS.models));
   it('/healthz, /readyz, /metrics, /openapi.json, /docs and unknown routes on ingest, indexer, query and jobs', () =>
     fuzz('ops', opsReq, RUNS.ops, opsTable));
 });

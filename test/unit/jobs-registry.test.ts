@@ -36,14 +36,25 @@ describe('the job registry', () => {
   });
 
   it('schedules the periodic jobs with an empty payload, at the intervals the configuration gives', () => {
-    const config = loadJobsConfig({ REFRESH_EVERY_MS: '60000', SEGMENT_RECONCILE_EVERY_MS: '30000', EXPORT_SWEEP_EVERY_MS: '5000' });
+    const config = loadJobsConfig({
+      REFRESH_EVERY_MS: '60000',
+      SEGMENT_RECONCILE_EVERY_MS: '30000',
+      EXPORT_SWEEP_EVERY_MS: '5000',
+      MODEL_TRAIN_EVERY_MS: '3600000',
+    });
     const scheduled = Object.fromEntries(
       KINDS.flatMap((kind) => {
         const every = (handlers[kind] as { every?: (c: typeof config) => number }).every;
         return every ? [[kind, every(config)]] : [];
       }),
     );
-    expect(scheduled).toEqual({ refresh: 60_000, retention: 86_400_000, segmentReconcile: 30_000, exportSweep: 5000 });
+    expect(scheduled).toEqual({
+      refresh: 60_000,
+      retention: 86_400_000,
+      segmentReconcile: 30_000,
+      exportSweep: 5000,
+      modelRetrain: 3_600_000,
+    });
     for (const kind of Object.keys(scheduled) as JobKind[]) expect(JOBS[kind].payload.safeParse({}).success).toBe(true);
   });
 });

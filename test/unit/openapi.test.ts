@@ -39,6 +39,7 @@ import {
 import { ingestRoutes, type RouteOptions } from '../../services/ingest/src/routes';
 import { QUERY_API } from '../../services/query/src/api';
 import { exportRoutes } from '../../services/query/src/exports';
+import { modelRoutes } from '../../services/query/src/models';
 import { queryRoutes } from '../../services/query/src/routes';
 import { segmentRoutes } from '../../services/query/src/segments';
 
@@ -70,6 +71,7 @@ const SERVICES: { name: string; api: ApiDescription; routers: () => ExpressRoute
       queryRoutes(inert()),
       segmentRoutes(inert(), inert(), inert()),
       exportRoutes({ store: inert(), jobs: inert(), stream: inert() }),
+      modelRoutes(inert(), inert()),
     ],
   },
 ];

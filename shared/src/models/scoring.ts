@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors';
 import { assignCluster } from '../mining/clusters';
 import { predictProba } from '../mining/propensity';
 import { scoreRfm } from '../mining/rfm';
@@ -50,7 +51,8 @@ export function prepareModels(docs: readonly ModelDoc[]): PreparedModelSet {
     try {
       (models as Record<ScoredModelKind, ActiveModel<ScoredModelKind>>)[kind] = prepareModel(kind, active);
     } catch (error) {
-      invalid.push({ modelId: active.modelId, reason: (error as Error).message });
+      const issues = error instanceof ValidationError ? error.issues.map((i) => `${i.path}: ${i.reason}`) : [];
+      invalid.push({ modelId: active.modelId, reason: [(error as Error).message, ...issues].join('; ') });
     }
   }
   return { models, invalid };
