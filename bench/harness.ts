@@ -35,6 +35,8 @@ export interface BenchArgs {
   inlineFacts?: number;
   /** Event-time span of the indexer's synthetic stream in days: short spans interleave more sessions per batch. */
   spanDays?: number;
+  /** indexer: promote models first, so every profile write is scored. */
+  models?: boolean;
   /** Where ingest and query run (the indexer benchmark always runs the indexer as a child). */
   servicesIn: 'process' | 'child';
 }
