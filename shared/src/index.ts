@@ -25,3 +25,4 @@ export * from './mining/propensity';
 export * from './mining/rules';
 export * from './mining/wa-churn';
 export * from './mining/clusters';
+export * from './mining/risk';
