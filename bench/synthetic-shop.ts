@@ -51,7 +51,33 @@ export interface ShopOptions {
   attributeEvents?: boolean;
   /** Zipf exponent of item popularity (default 1.1). */
   zipfS?: number;
+  /**
+   * Share of users planted as abusers of one of `ABUSER_KINDS` (default 0). At 0 the shop draws nothing for
+   * them, so its items, attributes and events are the same as a shop without the option.
+   */
+  abuserShare?: number;
 }
+
+/**
+ * Planted abuse, one kind per abuser: review bombers post bursts of copy-paste reviews all rated 1 or all 5;
+ * card testers place many small orders on many payment methods in one session; cart abusers add and remove
+ * items in storms without buying.
+ */
+export const ABUSER_KINDS = ['review_bomber', 'card_tester', 'cart_abuser'] as const;
+export type AbuserKind = (typeof ABUSER_KINDS)[number];
+
+/** Share of an abuser's sessions that are abusive; the others are ordinary sessions. */
+const ABUSIVE_SESSION_SHARE = 0.5;
+
+/** What review bombers paste, by the rating they give. */
+const BOMBER_TEXTS: Record<1 | 5, string[]> = {
+  1: [
+    'Terrible product, do not buy!!!',
+    'Scam. Broke after one day, seller ignores complaints.',
+    'Worst purchase ever, total waste of money.',
+  ],
+  5: ['Best product ever, buy it now!!!', 'Amazing!!! Five stars, everyone needs this.', 'Perfect perfect perfect, highly recommended.'],
+};
 
 export interface ShopStats {
   events: number;
@@ -87,6 +113,7 @@ const INITIAL_EVENTS_PER_SESSION = 6;
  * time-ordered stream of sessions (views, searches, carts, purchases, reviews). Everything derives from
  * the seed, so two shops with equal options produce identical items, attributes and events.
  * Users and items are kept as compact arrays; events are generated lazily and never materialized.
+ * With `abuserShare`, a seeded share of users are abusers (`abuserKind`) whose sessions are often abusive ones.
  */
 export class SyntheticShop {
   readonly options: Required<ShopOptions>;
@@ -105,6 +132,9 @@ export class SyntheticShop {
   private readonly itemPrice: Float64Array;
   private readonly categoryPaths: string[][][];
   private readonly seenUsers: Uint8Array;
+  /** Users that had at least one abusive session so far. */
+  private readonly abusedUsers: Uint8Array;
+  private cheapest: number[] | undefined;
   private sessionSeq = 0;
   private eventSeq = 0;
   private extraSeq = 0;
@@ -112,7 +142,9 @@ export class SyntheticShop {
   constructor(options: ShopOptions) {
     if (options.users < 1 || options.items < 1) throw new RangeError('a shop needs at least one user and one item');
     if (!(options.endMs > options.startMs)) throw new RangeError('endMs must be after startMs');
-    this.options = { userPrefix: '', inlineFactsShare: 1, attributeEvents: true, zipfS: 1.1, ...options };
+    if (options.abuserShare !== undefined && !(options.abuserShare >= 0 && options.abuserShare <= 1))
+      throw new RangeError('abuserShare must be between 0 and 1');
+    this.options = { userPrefix: '', inlineFactsShare: 1, attributeEvents: true, zipfS: 1.1, abuserShare: 0, ...options };
     const seed = options.seed >>> 0;
     this.rng = mulberry32(hashSeed(seed, 0));
     this.idPrefix = `e${seed.toString(36)}-`;
@@ -148,6 +180,25 @@ export class SyntheticShop {
     for (let u = 0; u < options.users; u++) weights[u] = Math.exp(0.75 * normal(activityRng));
     this.userActivity = new CumulativeTable(weights);
     this.seenUsers = new Uint8Array(options.users);
+    this.abusedUsers = new Uint8Array(options.users);
+  }
+
+  /** The kind of abuse a user was planted with; undefined for an ordinary user. Drawn per user from the seed. */
+  abuserKind(index: number): AbuserKind | undefined {
+    const share = this.options.abuserShare;
+    if (share <= 0) return undefined;
+    const rng = mulberry32(hashSeed(this.options.seed, 6, index));
+    if (rng() >= share) return undefined;
+    return ABUSER_KINDS[Math.floor(rng() * ABUSER_KINDS.length)]!;
+  }
+
+  isAbuser(index: number): boolean {
+    return this.abuserKind(index) !== undefined;
+  }
+
+  /** Whether the user has had an abusive session in what the shop generated so far (planted abusers may not have yet). */
+  hasAbused(index: number): boolean {
+    return this.abusedUsers[index] === 1;
   }
 
   userId(index: number): string {
@@ -372,6 +423,13 @@ export class SyntheticShop {
       this.stats.usersSeen++;
     }
 
+    const kind = this.abuserKind(user);
+    if (kind !== undefined && rng() < ABUSIVE_SESSION_SHARE) {
+      this.abusedUsers[user] = 1;
+      this.abuse(kind, user, traits, push);
+      return { events, times, next: 0 };
+    }
+
     const inline = (): boolean => this.options.inlineFactsShare >= 1 || rng() < this.options.inlineFactsShare;
     const facts = (item: number): { category?: string[]; brand?: string; price?: number } =>
       inline()
@@ -441,6 +499,79 @@ export class SyntheticShop {
       });
     }
     return { events, times, next: 0 };
+  }
+
+  /** One abusive session's events of `kind`, pushed in time order; items carry their facts inline. */
+  private abuse(kind: AbuserKind, user: number, traits: UserTraits, push: (event: EventBody) => void): void {
+    const rng = this.rng;
+    const facts = (item: number) => ({
+      category: this.categoryPaths[this.itemRoot[item]!]![this.itemSub[item]!]!,
+      brand: ROOT_CATEGORIES[this.itemRoot[item]!]!.brands[this.itemBrand[item]!]!,
+    });
+    switch (kind) {
+      case 'review_bomber': {
+        // Each bomber rates one way and pastes mostly one text of their own.
+        const own = mulberry32(hashSeed(this.options.seed, 7, user));
+        const rating = own() < 0.5 ? 1 : 5;
+        const texts = BOMBER_TEXTS[rating];
+        const text = pick(own, texts);
+        const reviews = intBetween(rng, 2, 9);
+        for (let r = 0; r < reviews; r++) {
+          const item = this.pickItem(traits);
+          push({
+            type: 'page_view',
+            itemId: this.itemId(item),
+            url: `/p/${this.itemId(item)}`,
+            ...facts(item),
+            price: this.itemPrice[item]!,
+          });
+          push({
+            type: 'review',
+            itemId: this.itemId(item),
+            rating,
+            ...(rng() < 0.85 ? { text } : rng() < 0.5 ? { text: pick(rng, texts) } : {}),
+          });
+        }
+        break;
+      }
+      case 'card_tester': {
+        const orders = intBetween(rng, 2, 10);
+        const cheapest = this.cheapestItems();
+        for (let n = 0; n < orders; n++) {
+          const item = pick(rng, cheapest);
+          const unitPrice = this.itemPrice[item]!;
+          push({
+            type: 'purchase',
+            order: {
+              orderId: `o${this.options.seed.toString(36)}-${this.sessionSeq.toString(36)}-${n}`,
+              lines: [{ itemId: this.itemId(item), ...facts(item), quantity: 1, unitPrice }],
+              amount: unitPrice,
+              currency: 'EUR',
+              paymentMethod: pick(rng, PAYMENT_METHODS)[0],
+            },
+          });
+        }
+        break;
+      }
+      case 'cart_abuser': {
+        const cycles = intBetween(rng, 4, 25);
+        for (let c = 0; c < cycles; c++) {
+          const item = this.pickItem(traits);
+          const quantity = intBetween(rng, 1, 5);
+          push({ type: 'add_to_cart', itemId: this.itemId(item), quantity, ...facts(item), price: this.itemPrice[item]! });
+          push({ type: 'remove_from_cart', itemId: this.itemId(item), quantity, ...facts(item), price: this.itemPrice[item]! });
+        }
+        break;
+      }
+    }
+  }
+
+  /** The 50 cheapest items (computed when a card tester first needs them). */
+  private cheapestItems(): number[] {
+    this.cheapest ??= Array.from(this.itemPrice.keys())
+      .sort((a, b) => this.itemPrice[a]! - this.itemPrice[b]! || a - b)
+      .slice(0, 50);
+    return this.cheapest;
   }
 }
 

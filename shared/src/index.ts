@@ -26,3 +26,4 @@ export * from './mining/rules';
 export * from './mining/wa-churn';
 export * from './mining/clusters';
 export * from './models';
+export * from './mining/risk';

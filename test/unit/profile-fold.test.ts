@@ -2,8 +2,11 @@ import fc from 'fast-check';
 import {
   DEFAULT_PROFILE_OPTIONS as OPTS,
   deriveProfile,
+  emptyState,
   foldEvents,
   lifecycleStage,
+  REVIEW_TEXTS_KEPT,
+  reviewFingerprint,
   ageBandOf,
   type QueuedEvent,
   sha256Hex,
@@ -148,6 +151,103 @@ describe('foldEvents', () => {
   });
 });
 
+describe('fold state for risk signals', () => {
+  const review = (daysAgo: number, rating: number, text?: string) =>
+    queued({ type: 'review', timestamp: at(daysAgo), itemId: 'i1', rating, ...(text === undefined ? {} : { text }) });
+  const order = (daysAgo: number, amount: number, currency = 'EUR') =>
+    queued({
+      type: 'purchase',
+      timestamp: at(daysAgo),
+      order: {
+        orderId: `o-${daysAgo}-${amount}`,
+        currency,
+        amount,
+        paymentMethod: 'card',
+        lines: [{ itemId: 'i1', quantity: 1, unitPrice: amount }],
+      },
+    });
+
+  it('counts ratings 1 to 5 in a histogram beside the count and sum', () => {
+    const state = fold([review(3, 5), review(2, 5), review(2, 1), review(1, 3)]);
+    expect(state.reviews).toMatchObject({ count: 4, ratingSum: 14, ratings: [1, 0, 1, 0, 2] });
+  });
+
+  it('fingerprints review texts as a copy-paste check reads them: case, spacing and punctuation ignored', () => {
+    const state = fold([
+      review(3, 1, 'Terrible product, do not buy!'),
+      review(2, 1, '  terrible PRODUCT do not buy  '),
+      review(1, 1, 'Terrible product. Do not buy.'),
+      review(1, 2, 'Arrived late.'),
+      review(1, 2, '!!!'),
+      review(1, 2),
+    ]);
+    const texts = state.reviews.texts!;
+    expect(Object.keys(texts)).toHaveLength(2);
+    const copied = reviewFingerprint('Terrible product, do not buy!')!;
+    expect(copied).toMatch(/^[0-9a-f]{16}$/);
+    expect(texts[copied]).toEqual([3, Date.parse(at(1))]);
+    expect(texts[reviewFingerprint('arrived late')!]).toEqual([1, Date.parse(at(1))]);
+    expect(reviewFingerprint('!!! ...')).toBeUndefined();
+    expect(reviewFingerprint('🙂🙂🙂')).toBeUndefined();
+  });
+
+  it('keeps only the newest review texts', () => {
+    const events = Array.from({ length: REVIEW_TEXTS_KEPT + 30 }, (_, i) => review(80 - i, 4, `text number ${i}`));
+    const texts = fold(events).reviews.texts!;
+    expect(Object.keys(texts)).toHaveLength(REVIEW_TEXTS_KEPT);
+    expect(texts[reviewFingerprint('text number 0')!]).toBeUndefined();
+    expect(texts[reviewFingerprint(`text number ${REVIEW_TEXTS_KEPT + 29}`)!]).toEqual([1, Date.parse(at(80 - REVIEW_TEXTS_KEPT - 29))]);
+  });
+
+  it('folds hostile review texts as any other text, without touching prototypes', () => {
+    const hostile = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '\ud800 lone', 'long '.repeat(400), 'ｆｕｌｌｗｉｄｔｈ'];
+    const state = fold([...hostile, '__proto__'].map((text, i) => review(i, 5, text)));
+    const texts = state.reviews.texts!;
+    expect(Object.getPrototypeOf(texts)).toBe(Object.prototype);
+    expect(Object.keys(texts)).toHaveLength(hostile.length);
+    for (const key of Object.keys(texts)) expect(key).toMatch(/^[0-9a-f]{16}$/);
+    expect(texts[reviewFingerprint('__proto__')!]![0]).toBe(2);
+    expect(reviewFingerprint('ｆｕｌｌｗｉｄｔｈ')).toBe(reviewFingerprint('FullWidth'));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('any text folds and gives no fingerprint or 16 hex digits', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+        const fingerprint = reviewFingerprint(text);
+        if (fingerprint !== undefined) expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);
+        const state = fold([review(0, 3, text)]);
+        expect(Object.keys(state.reviews.texts!)).toHaveLength(fingerprint === undefined ? 0 : 1);
+      }),
+    );
+  });
+
+  it('keeps count, sum, sum of squares and largest order in the base currency only', () => {
+    const state = fold([order(5, 20), order(4, 30), order(3, 250), order(2, 999, 'USD')]);
+    expect(state.orders.amounts).toEqual({ count: 3, sum: 300, sumSquares: 400 + 900 + 62_500, max: 250 });
+    expect(emptyState().orders.amounts).toEqual({ count: 0, sum: 0, sumSquares: 0, max: 0 });
+  });
+
+  it('folds a state stored before these fields existed, starting them at the next event', () => {
+    const old = fold([review(5, 4, 'fine'), order(5, 40)]);
+    delete old.reviews.ratings;
+    delete old.reviews.texts;
+    delete old.orders.amounts;
+    const state = fold([review(1, 1, 'fine'), order(1, 10)], old);
+    expect(state.v).toBe(1);
+    expect(state.reviews).toMatchObject({ count: 2, ratingSum: 5, ratings: [1, 0, 0, 0, 0] });
+    expect(state.reviews.texts).toEqual({ [reviewFingerprint('fine')!]: [1, Date.parse(at(1))] });
+    expect(state.orders.amounts).toEqual({ count: 1, sum: 10, sumSquares: 100, max: 10 });
+    expect(derive(state).reviews).toEqual({ count: 2, avgRating: 2.5 });
+
+    // Events that add none of them leave them absent.
+    const untouched = structuredClone(old);
+    const viewed = fold([queued({ type: 'page_view', timestamp: at(0) })], untouched);
+    expect(viewed.reviews.ratings).toBeUndefined();
+    expect(viewed.orders.amounts).toBeUndefined();
+  });
+});
+
 describe('lifecycleStage and age bands', () => {
   it.each([
     [undefined, undefined, 'registered'],
@@ -209,7 +309,7 @@ const arbEvent: fc.Arbitrary<QueuedEvent> = fc
           },
         } as QueuedEvent;
       case 'review':
-        return { ...base, type: 'review', itemId: 'i', rating: n } as QueuedEvent;
+        return { ...base, type: 'review', itemId: 'i', rating: n, ...(n % 2 === 0 ? {} : { text: `${cat} is ${brand}!` }) } as QueuedEvent;
       default:
         return { ...base, type: 'user_attributes', attributes: { region } } as QueuedEvent;
     }

@@ -1,11 +1,29 @@
 import type { BehaviourType, QueuedEvent, UserAttributesInput } from '../events';
+import { sha256Hex } from '../identifiers';
 import { own, setOwn } from '../own';
 import { CONSENT_CHANNELS } from '../consent-channels';
 import { recordConsent, upgradeConsent } from './consent';
 import { addDecayed, decayedValue } from './decay';
 import { priceBandOf, RETAINED_DAYS, type ProfileOptions } from './options';
 import { DAY_MS, dayKey, parseTimestamp, startOfDay } from './time';
-import type { ProfileState, Register } from './types';
+import type { ProfileState, Register, ReviewText } from './types';
+
+/** Review text fingerprints kept per profile: the newest by event time. */
+export const REVIEW_TEXTS_KEPT = 50;
+
+/**
+ * A short hash (16 hex digits) of a review text as a copy-paste check reads it: Unicode NFKC, lower case, every
+ * run of characters other than letters and digits as one space, trimmed. Undefined for a text with no letter or
+ * digit: it says nothing about copying.
+ */
+export function reviewFingerprint(text: string): string | undefined {
+  const normalized = text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+  return normalized === '' ? undefined : sha256Hex(normalized).slice(0, 16);
+}
 
 /** Affinity weight per interaction; reviews use `rating - 3` (a 1-star review lowers interest). */
 const AFFINITY_WEIGHT: Record<Exclude<BehaviourType, 'search' | 'review'>, number> = {
@@ -24,8 +42,8 @@ export function emptyState(): ProfileState {
     brands: {},
     attributes: {},
     searches: [],
-    orders: { count: 0, units: 0, spend: {}, payment: {}, priceBands: {} },
-    reviews: { count: 0, ratingSum: 0 },
+    orders: { count: 0, units: 0, spend: {}, payment: {}, priceBands: {}, amounts: { count: 0, sum: 0, sumSquares: 0, max: 0 } },
+    reviews: { count: 0, ratingSum: 0, ratings: [0, 0, 0, 0, 0], texts: {} },
     seen: {},
     maxReceivedAt: 0,
   };
@@ -105,10 +123,20 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
     case 'remove_from_cart':
       interest(AFFINITY_WEIGHT[event.type], event.category, event.brand);
       break;
-    case 'review':
-      state.reviews.count++;
-      state.reviews.ratingSum += event.rating;
+    case 'review': {
+      const r = state.reviews;
+      r.count++;
+      r.ratingSum += event.rating;
+      // Profiles folded before the histogram and the fingerprints existed start them at their next review.
+      (r.ratings ??= [0, 0, 0, 0, 0])[event.rating - 1]! += 1;
+      const fingerprint = event.text === undefined ? undefined : reviewFingerprint(event.text);
+      if (fingerprint !== undefined) {
+        const texts = (r.texts ??= {});
+        const seen = own(texts, fingerprint);
+        setOwn(texts, fingerprint, [(seen?.[0] ?? 0) + 1, Math.max(seen?.[1] ?? at, at)] satisfies ReviewText);
+      }
       break;
+    }
     case 'search':
       state.searches.push([at, event.query, event.eventId]);
       state.searches.sort((a, b) => b[0] - a[0] || (a[2] < b[2] ? 1 : a[2] > b[2] ? -1 : 0));
@@ -119,7 +147,14 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
       const o = state.orders;
       o.count++;
       o.spend[order.currency] = (o.spend[order.currency] ?? 0) + order.amount;
-      if (order.currency === options.baseCurrency) counts.spend = (counts.spend ?? 0) + order.amount;
+      if (order.currency === options.baseCurrency) {
+        counts.spend = (counts.spend ?? 0) + order.amount;
+        const a = (o.amounts ??= { count: 0, sum: 0, sumSquares: 0, max: 0 });
+        a.count++;
+        a.sum += order.amount;
+        a.sumSquares += order.amount * order.amount;
+        a.max = Math.max(a.max, order.amount);
+      }
       o.first = o.first === undefined ? at : Math.min(o.first, at);
       o.last = o.last === undefined ? at : Math.max(o.last, at);
       setOwn(o.payment, order.paymentMethod, (own(o.payment, order.paymentMethod) ?? 0) + 1);
@@ -154,7 +189,7 @@ function applyAttributes(state: ProfileState, attributes: UserAttributesInput, a
   }
 }
 
-/** Drops what no derived field can need any more: old days, forgotten event ids, faint interests. */
+/** Drops what no derived field can need any more: old days, forgotten event ids, faint interests, old review texts. */
 function pruneState(state: ProfileState, nowMs: number, options: ProfileOptions): void {
   const oldestDay = dayKey(startOfDay(nowMs) - (RETAINED_DAYS - 1) * DAY_MS);
   for (const day of Object.keys(state.days)) if (day < oldestDay) delete state.days[day];
@@ -162,6 +197,15 @@ function pruneState(state: ProfileState, nowMs: number, options: ProfileOptions)
   for (const [id, receivedAt] of Object.entries(state.seen)) if (receivedAt < horizon) delete state.seen[id];
   state.categories = strongest(state.categories, nowMs, options);
   state.brands = strongest(state.brands, nowMs, options);
+  if (state.reviews.texts !== undefined) state.reviews.texts = newestTexts(state.reviews.texts);
+}
+
+/** The REVIEW_TEXTS_KEPT fingerprints with the newest reviews (fingerprint breaks ties). */
+function newestTexts(texts: Record<string, ReviewText>): Record<string, ReviewText> {
+  const entries = Object.entries(texts);
+  if (entries.length <= REVIEW_TEXTS_KEPT) return texts;
+  entries.sort(([ka, a], [kb, b]) => b[1] - a[1] || (ka < kb ? -1 : 1));
+  return Object.fromEntries(entries.slice(0, REVIEW_TEXTS_KEPT));
 }
 
 function strongest(scores: ProfileState['categories'], nowMs: number, options: ProfileOptions): ProfileState['categories'] {

@@ -23,6 +23,18 @@ export interface ConsentRegister {
   granted: ConsentMark[];
 }
 
+export interface OrderAmounts {
+  count: number;
+  sum: number;
+  sumSquares: number;
+  max: number;
+}
+
+export type RatingCounts = [stars1: number, stars2: number, stars3: number, stars4: number, stars5: number];
+
+/** How many reviews had one text, and the newest one's event time (epoch ms). */
+export type ReviewText = [count: number, lastAtMs: number];
+
 /**
  * Everything the fold needs to go on: stored with the profile, not indexed.
  * Every indexed field is derived from this state and "now", so time can move without events.
@@ -52,8 +64,23 @@ export interface ProfileState {
     /** By payment method (user input: `own`/`setOwn`). */
     payment: Record<string, number>;
     priceBands: Record<string, number>;
+    /**
+     * Orders in the base currency since profiles kept this (absent before): count, sum, sum of squares and
+     * largest amount, so an order can be set against the user's own mean and deviation.
+     */
+    amounts?: OrderAmounts;
   };
-  reviews: { count: number; ratingSum: number };
+  reviews: {
+    count: number;
+    ratingSum: number;
+    /** Reviews rated 1..5 at indexes 0..4, since profiles kept this (absent before). */
+    ratings?: RatingCounts;
+    /**
+     * Review texts by fingerprint (`reviewFingerprint`): how many reviews had it and the newest one's event time;
+     * the REVIEW_TEXTS_KEPT newest fingerprints. Derived from user input: read and written only through `own`/`setOwn`.
+     */
+    texts?: Record<string, ReviewText>;
+  };
   /** Applied event ids with their receive time, within the dedup horizon (user input: `own`/`setOwn`). */
   seen: Record<string, number>;
   maxReceivedAt: number;
