@@ -1,5 +1,6 @@
 import { CONSENT_CHANNELS, type ConsentChannel } from './consent-channels';
 import { BEHAVIOUR_TYPES, Gender, type BehaviourType } from './events';
+import { RISK_LEVELS, RISK_SIGNALS } from './mining/risk';
 import { RFM_GROUPS, RFM_TIERS } from './mining/rfm';
 import { SCORED_MODEL_KINDS, type ScoredModelKind } from './models/kinds';
 
@@ -168,6 +169,19 @@ const FIELDS = {
   'cluster.distance': { type: 'double', segment: true },
   'propensity.purchase': { type: 'double', segment: true, sort: 'purchasePropensity', export: 'value' },
   'propensity.churn': { type: 'double', segment: true, sort: 'churnPropensity', export: 'value' },
+  'risk.score': { type: 'double', segment: true, sort: 'risk', export: 'value' },
+  'risk.level': {
+    type: 'keyword',
+    values: RISK_LEVELS,
+    segment: true,
+    filter: 'riskLevel',
+    facet: 'riskLevel',
+    breakdown: 'riskLevel',
+    export: 'value',
+  },
+  'risk.flagged': { type: 'boolean', segment: true, export: 'value' },
+  'risk.reasons': { type: 'keyword', values: RISK_SIGNALS, segment: true, filter: 'riskReason', facet: 'riskReason', export: 'list' },
+  'risk.anomaly': { type: 'double', segment: true, sort: 'anomaly', export: 'value' },
   ...MODEL_VERSION_FIELDS,
   updatedAt: { type: 'date', sort: 'updatedAt' },
   derivedAt: { type: 'date' },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BEHAVIOUR_TYPES, IdSchema } from '../events';
 import { CONSENT_CHANNELS } from '../consent-channels';
 import { LIFECYCLE_STAGES } from '../profile-fields';
+import { RISK_LEVELS, RISK_SIGNALS } from '../mining/risk';
 import { RFM_GROUPS, RFM_TIERS } from '../mining/rfm';
 import { SCORED_MODEL_KINDS } from '../models/kinds';
 import { ProfileSearchParams } from '../search/profile-search';
@@ -93,6 +94,16 @@ export const PublicProfileSchema = z
       .object({ purchase: z.number().min(0).max(1).optional(), churn: z.number().min(0).max(1).optional() })
       .optional()
       .meta({ description: 'Probabilities for the next 30 days from the active propensity models' }),
+    risk: z
+      .object({
+        score: z.number().min(0).max(1),
+        level: z.enum(RISK_LEVELS),
+        flagged: z.boolean(),
+        reasons: z.array(z.enum(RISK_SIGNALS)),
+        anomaly: z.number().min(0),
+      })
+      .optional()
+      .meta({ description: 'Risk from the active risk model, with the signals that fired, and the anomaly score' }),
     models: z
       .partialRecord(z.enum(SCORED_MODEL_KINDS), z.number().int())
       .optional()

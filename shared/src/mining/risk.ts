@@ -3,7 +3,7 @@ import { ValidationError } from '../errors';
 import { DAY_MS, dayKey, startOfDay } from '../profile/time';
 import type { ProfileDoc } from '../profile/types';
 import { parseOrThrow } from '../validation';
-import { PROFILE_FEATURES, profileFeatureVector } from './features';
+import { PROFILE_FEATURES, profileFeatureVector, type ProfileFeature } from './features';
 import { fitStandardizer, StandardizerSchema, type Standardizer } from './matrix';
 import { hashSeed, mulberry32 } from './random';
 import { quantile } from './rfm';
@@ -282,30 +282,53 @@ class Reservoir {
 }
 
 /**
- * Fits thresholds and the anomaly reference on the population. `docs` may be any iterable (a page walk over the
- * profile index), read once; memory is one Float64Array of at most `maxSample` rows of signals and features.
- * Throws ValidationError on bad options or no profiles.
+ * Fits thresholds and the anomaly reference on the population. `docs` may be any iterable, read once; memory is
+ * one Float64Array of at most `maxSample` rows of signals and features. Throws ValidationError on bad options or
+ * no profiles. For an asynchronous walk (the profile index, a page at a time), use `RiskFitter`.
  */
 export function fitRisk(docs: Iterable<ProfileDoc>, options: RiskOptions = {}): RiskModel {
-  const parameters = parseOrThrow(RiskOptionsSchema, options, 'risk model options');
-  const features = [...PROFILE_FEATURES];
-  const s = RISK_SIGNALS.length;
-  const f = features.length;
-  // A row: the signals, the largest order, then the log features.
-  const cols = s + 1 + f;
-  const sample = new Reservoir(cols, parameters.maxSample);
-  const random = mulberry32(hashSeed(parameters.seed, 0x5a5a));
-  let seen = 0;
-  for (const doc of docs) {
-    seen++;
-    const row = sample.slot(seen, random);
-    if (row < 0) continue;
+  const fitter = new RiskFitter(options);
+  for (const doc of docs) fitter.add(doc);
+  return fitter.fit();
+}
+
+/** `fitRisk` a profile at a time: `add` each (only its signals and features are kept), then `fit`. */
+export class RiskFitter {
+  private readonly parameters: z.output<typeof RiskOptionsSchema>;
+  private readonly features: ProfileFeature[] = [...PROFILE_FEATURES];
+  private readonly sample: Reservoir;
+  private readonly random: () => number;
+  private seen = 0;
+
+  constructor(options: RiskOptions = {}) {
+    this.parameters = parseOrThrow(RiskOptionsSchema, options, 'risk model options');
+    // A row: the signals, the largest order, then the log features.
+    this.sample = new Reservoir(RISK_SIGNALS.length + 1 + this.features.length, this.parameters.maxSample);
+    this.random = mulberry32(hashSeed(this.parameters.seed, 0x5a5a));
+  }
+
+  add(doc: ProfileDoc): void {
+    const s = RISK_SIGNALS.length;
+    const cols = this.sample.cols;
+    this.seen++;
+    const row = this.sample.slot(this.seen, this.random);
+    if (row < 0) return;
     const base = row * cols;
     const signals = riskSignals(doc);
-    RISK_SIGNALS.forEach((name, k) => (sample.values[base + k] = signals[name]));
-    sample.values[base + s] = largestOrder(doc);
-    anomalyInput(doc, features, sample.values, base + s + 1);
+    RISK_SIGNALS.forEach((name, k) => (this.sample.values[base + k] = signals[name]));
+    this.sample.values[base + s] = largestOrder(doc);
+    anomalyInput(doc, this.features, this.sample.values, base + s + 1);
   }
+
+  fit(): RiskModel {
+    return fitSample(this.sample, this.seen, this.features, this.parameters);
+  }
+}
+
+function fitSample(sample: Reservoir, seen: number, features: ProfileFeature[], parameters: z.output<typeof RiskOptionsSchema>): RiskModel {
+  const s = RISK_SIGNALS.length;
+  const f = features.length;
+  const cols = sample.cols;
   if (seen === 0)
     throw new ValidationError('no profiles to fit the risk model on', [{ path: 'profiles', reason: 'fit on at least one profile' }]);
   const n = sample.rows;

@@ -3,6 +3,7 @@ import { ValidationError } from '../errors';
 import { ClusterModelSchema, type ClusterModel } from '../mining/clusters';
 import { LogisticModelSchema, type LogisticModel } from '../mining/propensity';
 import { RfmModelSchema, type RfmModel } from '../mining/rfm';
+import { RiskModelSchema, type RiskModel } from '../mining/risk';
 import { RulesModelSchema } from '../mining/rules';
 import { toIssues } from '../validation';
 import { MODEL_KINDS, type ModelKind } from './kinds';
@@ -75,6 +76,7 @@ export interface ModelStates {
   clusters: ClusterModel;
   purchase: LogisticModel;
   churn: LogisticModel;
+  risk: RiskModel;
   rules: RulesState;
 }
 
@@ -83,6 +85,7 @@ const STATE_SCHEMAS: { readonly [K in ModelKind]: z.ZodType<ModelStates[K]> } = 
   clusters: ClusterModelSchema,
   purchase: LogisticModelSchema,
   churn: LogisticModelSchema,
+  risk: RiskModelSchema,
   rules: RulesStateSchema,
 };
 

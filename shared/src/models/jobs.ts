@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RiskOptionsSchema } from '../mining/risk';
 import { RuleMiningOptionsSchema } from '../mining/rules';
 import { MODEL_KINDS, SCORED_MODEL_KINDS, type ModelKind } from './kinds';
 
@@ -33,6 +34,8 @@ export const TRAIN_PARAMETERS = {
     activeDays: z.number().int().min(1).max(365).default(90),
     l2: z.number().min(0).max(100).default(1e-4),
   }),
+  /** Thresholds, floors and weights of the risk signals; the request's seed draws the sample. */
+  risk: RiskOptionsSchema,
   rules: RuleMiningOptionsSchema.extend({
     /** Only purchases within this many days before training are mined. */
     windowDays: z.number().int().min(1).max(3650).default(365),

@@ -3,7 +3,7 @@
  * `<prefix>-models`, and promoted explicitly: one version per kind is active. The scored kinds are applied to
  * each profile as it is written; `rules` is served by the query service.
  */
-export const SCORED_MODEL_KINDS = ['rfm', 'clusters', 'purchase', 'churn'] as const;
+export const SCORED_MODEL_KINDS = ['rfm', 'clusters', 'purchase', 'churn', 'risk'] as const;
 export type ScoredModelKind = (typeof SCORED_MODEL_KINDS)[number];
 
 export const MODEL_KINDS = [...SCORED_MODEL_KINDS, 'rules'] as const;
@@ -15,6 +15,7 @@ export const MODEL_KIND_DESCRIPTIONS: Readonly<Record<ModelKind, string>> = {
   clusters: 'k-means on standardized behaviour features, k chosen by silhouette, clusters named after their centroids',
   purchase: 'Logistic regression: will the profile buy in the next 30 days',
   churn: 'Logistic regression: will an active profile show no activity in the next 30 days',
+  risk: 'Population thresholds of abuse signals (review bursts, copy-paste reviews, order velocity...) and an anomaly reference',
   rules: 'FP-Growth association rules over purchase baskets, at item and category level',
 };
 

@@ -1,3 +1,4 @@
+import type { RiskLevel, RiskSignal } from '../mining/risk';
 import type { RfmGroup, RfmTier } from '../mining/rfm';
 import type { ScoredModelKind } from './kinds';
 
@@ -15,5 +16,7 @@ export interface ProfileScores {
   cluster?: { id: number; label: string; distance: number };
   /** Probabilities 0-1 for the next 30 days. */
   propensity?: { purchase?: number; churn?: number };
+  /** Risk 0-1 with the signals that fired (strongest first), and how unusual the profile is (1: the top 1 %). */
+  risk?: { score: number; level: RiskLevel; flagged: boolean; reasons: RiskSignal[]; anomaly: number };
   models?: Partial<Record<ScoredModelKind, number>>;
 }

@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors';
 import { assignCluster } from '../mining/clusters';
 import { predictProba } from '../mining/propensity';
+import { scoreRisk } from '../mining/risk';
 import { scoreRfm } from '../mining/rfm';
 import { rfmInput } from '../mining/features';
 import type { ProfileDoc } from '../profile/types';
@@ -83,12 +84,16 @@ export function scoreProfile(doc: ProfileDoc, models: PreparedModels): ProfileSc
     (scores.propensity ??= {})[kind] = round(predictProba(active.state, input.vector(active.state.features)), 4);
     versions[kind] = active.version;
   }
+  if (models.risk) {
+    scores.risk = scoreRisk(models.risk.state, doc);
+    versions.risk = models.risk.version;
+  }
   if (Object.keys(versions).length > 0) scores.models = versions;
   return scores;
 }
 
 /** The score fields of a profile document. */
-export const SCORE_FIELDS = ['value', 'rfm', 'cluster', 'propensity', 'models'] as const satisfies readonly (keyof ProfileScores)[];
+export const SCORE_FIELDS = ['value', 'rfm', 'cluster', 'propensity', 'risk', 'models'] as const satisfies readonly (keyof ProfileScores)[];
 
 /** Copies what `kind` wrote on `from` into `to`. */
 function carry(kind: ScoredModelKind, from: ProfileScores, to: ProfileScores): void {
@@ -101,6 +106,9 @@ function carry(kind: ScoredModelKind, from: ProfileScores, to: ProfileScores): v
       break;
     case 'clusters':
       if (from.cluster) to.cluster = from.cluster;
+      break;
+    case 'risk':
+      if (from.risk) to.risk = from.risk;
       break;
     case 'purchase':
     case 'churn': {

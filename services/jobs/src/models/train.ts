@@ -15,6 +15,7 @@ import type { Trainer } from './context';
 import { trainClustersModel } from './train-clusters';
 import { trainPropensity } from './train-propensity';
 import { trainRfm } from './train-rfm';
+import { trainRisk } from './train-risk';
 import { trainRules } from './train-rules';
 
 const TRAINERS: { [K in ModelKind]: Trainer<K> } = {
@@ -22,6 +23,7 @@ const TRAINERS: { [K in ModelKind]: Trainer<K> } = {
   clusters: trainClustersModel,
   purchase: trainPropensity('purchase'),
   churn: trainPropensity('churn'),
+  risk: trainRisk,
   rules: trainRules,
 };
 
