@@ -1,3 +1,4 @@
+import { ValidationError } from './errors';
 import type { QueuedEvent } from './events';
 
 /** The events-index document of an event: flat, searchable, and free of PII. */
@@ -66,6 +67,149 @@ export function toEventDoc(event: QueuedEvent): EventDoc {
       // Values stay out of the event history: they may be PII (email, phone, birth year).
       return { ...doc, changedAttributes: Object.keys(event.attributes).sort() };
   }
+}
+
+/**
+ * The queued event an events-index document was made from: the inverse of `toEventDoc` for behaviour events,
+ * so a user's history read back from the index folds into exactly the profile the live events made (training
+ * rows as of a past date read profiles as live scoring does). Attribute updates keep no values in the history
+ * and cannot be replayed: undefined (no behaviour feature depends on them). `doc` is a `_source` as the index
+ * returns it, so it is checked: a document `toEventDoc` could not have written is refused with a
+ * ValidationError naming the event and the field.
+ */
+export function eventFromDoc(doc: EventDoc): QueuedEvent | undefined {
+  if (typeof doc !== 'object' || doc === null) throw new ValidationError('an event document must be an object', []);
+  const type = text(doc, field(doc, 'type'), 'type') as QueuedEvent['type'];
+  if (type === 'user_attributes') return undefined;
+  const common: Omit<QueuedEvent, 'type'> = {
+    eventId: text(doc, field(doc, 'eventId'), 'eventId'),
+    userId: text(doc, field(doc, 'userId'), 'userId'),
+    timestamp: time(doc, 'timestamp'),
+    receivedAt: Date.parse(time(doc, 'receivedAt')),
+  };
+  copy(doc, common, doc, 'sessionId', text);
+  copy(doc, common, doc, 'channel', text as Check<QueuedEvent['channel']>);
+  switch (type) {
+    case 'page_view': {
+      const event: EventOf<'page_view'> = { ...common, type };
+      copyItemFacts(doc, event);
+      copy(doc, event, doc, 'url', text);
+      return event;
+    }
+    case 'search': {
+      const event: EventOf<'search'> = { ...common, type, query: text(doc, field(doc, 'query'), 'query') };
+      copy(doc, event, doc, 'resultsCount', number);
+      return event;
+    }
+    case 'add_to_cart':
+    case 'remove_from_cart': {
+      const quantity = field(doc, 'quantity');
+      const event: EventOf<'add_to_cart' | 'remove_from_cart'> = {
+        ...common,
+        type,
+        itemId: text(doc, field(doc, 'itemId'), 'itemId'),
+        quantity: quantity === undefined || quantity === null ? 1 : number(doc, quantity, 'quantity'),
+      };
+      copyItemFacts(doc, event);
+      return event;
+    }
+    case 'review': {
+      const event: EventOf<'review'> = {
+        ...common,
+        type,
+        itemId: text(doc, field(doc, 'itemId'), 'itemId'),
+        rating: number(doc, field(doc, 'rating'), 'rating'),
+      };
+      copy(doc, event, doc, 'text', text);
+      return event;
+    }
+    case 'purchase':
+      return { ...common, type, order: orderOf(doc) };
+    default:
+      throw refuse(doc, 'type', `is ${JSON.stringify(type)}, not an event type`);
+  }
+}
+
+/** Checks one stored value; `doc` names the event in the error. */
+type Check<T> = (doc: EventDoc, value: unknown, path: string) => T;
+type EventOf<T extends QueuedEvent['type']> = Extract<QueuedEvent, { type: T }>;
+type PurchaseOrder = EventOf<'purchase'>['order'];
+
+function refuse(doc: EventDoc, path: string, reason: string): ValidationError {
+  const id = typeof doc.eventId === 'string' ? ` ${doc.eventId}` : '';
+  return new ValidationError(`event document${id} cannot be read back as an event: ${path} ${reason}`, [{ path, reason }]);
+}
+
+/** A field of the stored object itself, never one inherited from Object.prototype. */
+function field(from: object, name: string): unknown {
+  return Object.hasOwn(from, name) ? (from as Record<string, unknown>)[name] : undefined;
+}
+
+const text: Check<string> = (doc, value, path) => {
+  if (typeof value !== 'string') throw refuse(doc, path, 'must be a string');
+  return value;
+};
+
+const number: Check<number> = (doc, value, path) => {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw refuse(doc, path, 'must be a finite number');
+  return value;
+};
+
+const category: Check<string[]> = (doc, value, path) => {
+  if (!Array.isArray(value)) throw refuse(doc, path, 'must be an array of category names');
+  return value.map((part: unknown, i) => text(doc, part, `${path}.${i}`));
+};
+
+function time(doc: EventDoc, name: string): string {
+  const value = text(doc, field(doc, name), name);
+  if (Number.isNaN(Date.parse(value))) throw refuse(doc, name, `is ${JSON.stringify(value)}, not a date-time`);
+  return value;
+}
+
+/** Sets `to[name]` from `from[name]` when it is there; absent and null (never stored) leave it unset. */
+function copy<T extends object, K extends keyof T & string>(
+  doc: EventDoc,
+  to: T,
+  from: object,
+  name: K,
+  check: Check<T[K]>,
+  path: string = name,
+): void {
+  const value = field(from, name);
+  if (value !== undefined && value !== null) to[name] = check(doc, value, path);
+}
+
+function copyItemFacts(doc: EventDoc, event: { itemId?: string; category?: string[]; brand?: string; price?: number }): void {
+  copy(doc, event, doc, 'itemId', text);
+  copy(doc, event, doc, 'category', category);
+  copy(doc, event, doc, 'brand', text);
+  copy(doc, event, doc, 'price', number);
+}
+
+function orderOf(doc: EventDoc): PurchaseOrder {
+  const order = field(doc, 'order');
+  if (typeof order !== 'object' || order === null) throw refuse(doc, 'order', 'must be an object');
+  const lines = field(order, 'lines');
+  if (!Array.isArray(lines) || lines.length === 0) throw refuse(doc, 'order.lines', 'must be a non-empty array of order lines');
+  return {
+    orderId: text(doc, field(order, 'orderId'), 'order.orderId'),
+    amount: number(doc, field(order, 'amount'), 'order.amount'),
+    currency: text(doc, field(order, 'currency'), 'order.currency'),
+    paymentMethod: text(doc, field(order, 'paymentMethod'), 'order.paymentMethod'),
+    lines: lines.map((raw: unknown, i) => {
+      const at = `order.lines.${i}`;
+      if (typeof raw !== 'object' || raw === null) throw refuse(doc, at, 'must be an object');
+      const line: PurchaseOrder['lines'][number] = {
+        itemId: text(doc, field(raw, 'itemId'), `${at}.itemId`),
+        quantity: number(doc, field(raw, 'quantity'), `${at}.quantity`),
+        unitPrice: number(doc, field(raw, 'unitPrice'), `${at}.unitPrice`),
+      };
+      copy(doc, line, raw, 'category', category, `${at}.category`);
+      copy(doc, line, raw, 'brand', text, `${at}.brand`);
+      copy(doc, line, raw, 'price', number, `${at}.price`);
+      return line;
+    }),
+  };
 }
 
 /** Item ids whose category, brand or price the event lacks and the catalogue could supply. */

@@ -22,6 +22,7 @@ export * from './mining/random';
 export * from './mining/rfm';
 export * from './mining/features';
 export * from './mining/propensity';
+export * from './mining/labels';
 export * from './mining/rules';
 export * from './mining/wa-churn';
 export * from './mining/clusters';

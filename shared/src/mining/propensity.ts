@@ -58,6 +58,25 @@ export const LogisticQualitySchema = z.object({
       comparison: BaselineComparisonSchema,
     })
     .optional(),
+  /**
+   * Figures of a split by time, when trained by `trainTimeSplit`: a model fitted on the features as of
+   * `trainCutoff` with labels from the horizon after it, scored on the features as of `evalCutoff` with labels
+   * from the horizon after that, beside a baseline fitted the same way. The model carrying this record was then
+   * refitted on the evaluation rows (the most recent complete window), so `rows` above are `evalRows`.
+   */
+  timeSplit: z
+    .object({
+      trainCutoff: z.iso.datetime(),
+      evalCutoff: z.iso.datetime(),
+      horizonDays: z.number().positive(),
+      trainRows: z.number().int().min(0),
+      trainPositives: z.number().int().min(0),
+      evalRows: z.number().int().min(0),
+      evalPositives: z.number().int().min(0),
+      baselineFeatures: z.array(z.string()),
+      comparison: BaselineComparisonSchema,
+    })
+    .optional(),
 });
 export type LogisticQuality = z.infer<typeof LogisticQualitySchema>;
 
