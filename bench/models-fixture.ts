@@ -1,5 +1,6 @@
 import {
   DEFAULT_PROFILE_OPTIONS,
+  PROFILE_CLUSTER_FEATURES,
   ProfileInput,
   categoryFeature,
   deriveProfile,
@@ -16,7 +17,6 @@ import {
   type QueuedEvent,
 } from '@portrait/shared';
 import { ModelStore, type ModelDraft } from '@portrait/runtime';
-import { CLUSTER_FEATURES } from '../services/jobs/src/models/train-clusters';
 import { namespaceOf, progress, type Infra } from './harness';
 import { SyntheticShop, type ShopOptions } from './synthetic-shop';
 
@@ -44,7 +44,7 @@ export async function promoteBenchModels(infra: Infra, prefix: string, shop: Sho
       DEFAULT_PROFILE_OPTIONS,
     ),
   );
-  const features = [...CLUSTER_FEATURES, categoryFeature('Electronics'), categoryFeature('Women Fashion')];
+  const features = [...PROFILE_CLUSTER_FEATURES, categoryFeature('Electronics'), categoryFeature('Women Fashion')];
   const x = featureMatrix(docs.map((d) => new ProfileInput(d).vector(features)));
   const label = (f: (d: ProfileDoc) => boolean) => Float64Array.from(docs, (d) => (f(d) ? 1 : 0));
   const states: Partial<Record<ModelKind, { state: unknown; features: string[] }>> = {

@@ -1,6 +1,6 @@
 import { CONSENT_CHANNELS, type ConsentChannel } from './consent-channels';
 import { BEHAVIOUR_TYPES, Gender, type BehaviourType } from './events';
-import { RISK_LEVELS, RISK_SIGNALS } from './mining/risk';
+import { RISK_LEVELS, RISK_SIGNALS } from './mining/risk-vocabulary';
 import { RFM_GROUPS, RFM_TIERS } from './mining/rfm';
 import { SCORED_MODEL_KINDS, type ScoredModelKind } from './models/kinds';
 

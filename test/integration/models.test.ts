@@ -183,12 +183,17 @@ it('trains clusters and propensities, and a profile moves when its behaviour cha
   expect(clusters.state).toBe('completed');
   const purchase = await train('purchase', { promote: true });
   expect(purchase.state).toBe('completed');
+  const risk = await train('risk', { promote: true });
+  expect(risk.state).toBe('completed');
   const model = (await http('GET', `${queryUrl}/v1/models/purchase/1`)).body;
-  expect(model.quality.timeSplit.comparison.model.rocAuc).toEqual(expect.any(Number));
+  expect(model.quality.timeSplit.comparison.model.auc).toEqual(expect.any(Number));
   await eventually(
-    async () => ((await versionsOn('clusters'))['1'] === 90 && (await versionsOn('purchase'))['1'] === 90 ? true : undefined),
+    async () => {
+      for (const kind of ['clusters', 'purchase', 'risk']) if ((await versionsOn(kind))['1'] !== 90) return undefined;
+      return true;
+    },
     30_000,
-    'every profile scored by clusters v1 and purchase v1',
+    'every profile scored by clusters, purchase and risk v1',
   );
   const insight = await http('GET', `${queryUrl}/v1/insights/clusters`);
   expect(insight.status).toBe(200);
@@ -211,7 +216,11 @@ it('trains clusters and propensities, and a profile moves when its behaviour cha
     'u1 folded its orders',
   );
   expect(after.value.tier).toBe('high');
-  expect(after.models).toEqual({ rfm: 2, clusters: 1, purchase: 1 });
+  expect(after.models).toEqual({ rfm: 2, clusters: 1, purchase: 1, risk: 1 });
+  expect(after.risk).toMatchObject({ level: expect.stringMatching(/^(low|medium|high)$/), reasons: expect.any(Array) });
+  // Twelve orders in one day: the purchase velocity signal fires for this profile and no other.
+  expect(after.risk.reasons).toContain('purchase_velocity');
+  expect(before.risk.reasons).toEqual([]);
   expect(after.cluster.id === before.cluster.id && after.cluster.distance === before.cluster.distance).toBe(false);
   expect(after.propensity.purchase).not.toBe(before.propensity.purchase);
 });

@@ -139,7 +139,7 @@ describe('the profile field catalogue', () => {
     expect(body.query.bool.filter).toEqual(
       Object.entries(SEARCH_FILTERS).map(([name, field]) => ({ terms: { [field]: [integer(field) ? 3 : `v-${name}`] } })),
     );
-    for (const [name, field] of Object.entries(SEARCH_FILTERS).filter(([, f]) => integer(f)))
+    for (const [name] of Object.entries(SEARCH_FILTERS).filter(([, f]) => integer(f)))
       expect(ProfileSearchParams.safeParse({ [name]: 'abc' }).success).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BEHAVIOUR_TYPES, IdSchema } from '../events';
 import { CONSENT_CHANNELS } from '../consent-channels';
 import { LIFECYCLE_STAGES } from '../profile-fields';
-import { RISK_LEVELS, RISK_SIGNALS } from '../mining/risk';
+import { RISK_LEVELS, RISK_SIGNALS } from '../mining/risk-vocabulary';
 import { RFM_GROUPS, RFM_TIERS } from '../mining/rfm';
 import { SCORED_MODEL_KINDS } from '../models/kinds';
 import { ProfileSearchParams } from '../search/profile-search';

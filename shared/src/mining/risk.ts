@@ -7,6 +7,9 @@ import { PROFILE_FEATURES, profileFeatureVector, type ProfileFeature } from './f
 import { fitStandardizer, StandardizerSchema, type Standardizer } from './matrix';
 import { hashSeed, mulberry32 } from './random';
 import { quantile } from './rfm';
+import { RISK_LEVELS, RISK_SIGNALS, type RiskLevel, type RiskSignal } from './risk-vocabulary';
+
+export { RISK_LEVELS, RISK_SIGNALS, type RiskLevel, type RiskSignal };
 
 /**
  * Risk: how likely a profile is an abuser's (fraud, abusive reviews), the signals that say so, and how unusual
@@ -34,17 +37,6 @@ import { quantile } from './rfm';
  * - Fitted on a seeded uniform sample of at most `maxSample` (200,000) profiles, every profile when fewer: the
  *   same profiles in the same order with the same options give the same model.
  */
-
-export const RISK_SIGNALS = [
-  'review_burst',
-  'duplicate_reviews',
-  'extreme_ratings',
-  'purchase_velocity',
-  'payment_methods',
-  'order_amount_outlier',
-  'cart_abuse',
-] as const;
-export type RiskSignal = (typeof RISK_SIGNALS)[number];
 
 export interface RiskSignalRule {
   /** One line for the README. */
@@ -80,9 +72,6 @@ export const RISK_SIGNAL_RULES: Record<RiskSignal, RiskSignalRule> = {
   },
   cart_abuse: { description: 'removals from the cart per order (plus one)', floor: 8, weight: 1 },
 };
-
-export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
-export type RiskLevel = (typeof RISK_LEVELS)[number];
 
 /** Signal values are clamped to this, so one absurd count cannot make arithmetic overflow. */
 const MAX_SIGNAL = 1e9;

@@ -4,3 +4,4 @@ export * from './inputs';
 export * from './scores';
 export * from './scoring';
 export * from './jobs';
+export * from './cluster-features';

@@ -1,4 +1,4 @@
-import type { RiskLevel, RiskSignal } from '../mining/risk';
+import type { RiskLevel, RiskSignal } from '../mining/risk-vocabulary';
 import type { RfmGroup, RfmTier } from '../mining/rfm';
 import type { ScoredModelKind } from './kinds';
 

@@ -1,34 +1,14 @@
-import { categoryFeature, MatrixBuilder, ProfileInput, trainClusters, type FeaturePhrase, type ProfileFeature } from '@portrait/shared';
+import {
+  categoryFeature,
+  MatrixBuilder,
+  PROFILE_CLUSTER_FEATURES,
+  PROFILE_CLUSTER_PHRASES,
+  ProfileInput,
+  trainClusters,
+} from '@portrait/shared';
 import type { Client } from '@portrait/runtime';
 import type { Trainer } from './context';
 import { walkProfiles } from './profile-walk';
-
-/** The behaviour a cluster is told apart by, besides the interest shares of the most common categories. */
-export const CLUSTER_FEATURES: readonly ProfileFeature[] = [
-  'recency_days',
-  'days_since_seen',
-  'orders',
-  'total_spend',
-  'avg_order_value',
-  'events_d90_page_view',
-  'events_d90_search',
-  'events_d90_add_to_cart',
-  'cart_conversion_d90',
-  'price_band',
-];
-
-const PHRASES: FeaturePhrase[] = [
-  { feature: 'recency_days', high: 'lapsed', low: 'recent' },
-  { feature: 'days_since_seen', high: 'inactive', low: 'active' },
-  { feature: 'orders', high: 'frequent', low: 'occasional' },
-  { feature: 'total_spend', high: 'high-spend', low: 'low-spend' },
-  { feature: 'avg_order_value', high: 'big-basket', low: 'small-basket' },
-  { feature: 'events_d90_page_view', high: 'browsing', low: 'few-views' },
-  { feature: 'events_d90_search', high: 'searching', low: 'non-searching' },
-  { feature: 'events_d90_add_to_cart', high: 'cart-filling', low: 'no-cart' },
-  { feature: 'cart_conversion_d90', high: 'converting', low: 'cart-abandoning' },
-  { feature: 'price_band', high: 'premium', low: 'bargain-hunting' },
-];
 
 /** The root categories most profiles are interested in, most common first. */
 async function commonCategories(es: Client, alias: string, size: number): Promise<string[]> {
@@ -41,9 +21,9 @@ async function commonCategories(es: Client, alias: string, size: number): Promis
 /** k-means++ over standardized behaviour and category-share features, k by silhouette, clusters named by their centroids. */
 export const trainClustersModel: Trainer<'clusters'> = async ({ deps, parameters, seed, progress }) => {
   const categories = await commonCategories(deps.es, deps.names.profiles, parameters.categories);
-  const features = [...CLUSTER_FEATURES, ...categories.map(categoryFeature)];
+  const features = [...PROFILE_CLUSTER_FEATURES, ...categories.map(categoryFeature)];
   const phrases = [
-    ...PHRASES,
+    ...PROFILE_CLUSTER_PHRASES,
     ...categories.map((c) => ({ feature: categoryFeature(c), high: `${c.toLowerCase()}-minded`, low: `non-${c.toLowerCase()}` })),
   ];
   const matrix = new MatrixBuilder(features.length, 4096);
