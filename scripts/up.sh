@@ -60,13 +60,17 @@ wait_ready jobs 3004
 step "Loading demo data"
 npx tsx scripts/demo-data.ts
 
+step "Training models"
+# Every kind without an active version is trained on the demo data and promoted (profiles are re-scored).
+npx tsx scripts/models.ts ensure
+
 cat <<EOT
 
 Portrait is up.
   Ingest API      http://127.0.0.1:3001   POST /v1/events, /v1/events/batch, PUT /v1/users/:id/attributes, /v1/items/:id
   Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/profiles/search, /v1/segments
   Indexer         http://127.0.0.1:3002   /metrics, /readyz
-  Jobs            http://127.0.0.1:3004   /metrics, /readyz (refresh, retention, segment backfill, export jobs)
+  Jobs            http://127.0.0.1:3004   /metrics, /readyz (refresh, retention, segment backfill, export jobs, model training)
   API docs        http://127.0.0.1:3001/docs, http://127.0.0.1:3003/docs   (OpenAPI 3.1 at /openapi.json on every service)
   Elasticsearch   $(bash scripts/es.sh url)
   Logs            .run/*.log
@@ -76,5 +80,9 @@ Try:
   curl -s http://127.0.0.1:3003/v1/users/hh-2100016/profile
   curl -s 'http://127.0.0.1:3003/v1/segments/high-value/breakdown?by=region,ageBand'
   curl -s http://127.0.0.1:3003/v1/segments/high-value/membership
+  curl -s http://127.0.0.1:3003/v1/insights/rfm; curl -s http://127.0.0.1:3003/v1/insights/clusters
+  curl -s 'http://127.0.0.1:3003/v1/insights/rules?level=category&limit=5'
+  curl -s 'http://127.0.0.1:3003/v1/profiles/search?tier=high&facets=tier,cluster,riskLevel&size=3'
+  npm run models -- list
 Stop everything with: npm stop
 EOT

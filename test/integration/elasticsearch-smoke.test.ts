@@ -4,11 +4,13 @@
  */
 import {
   DEFAULT_PROFILE_OPTIONS,
+  FACETS,
   buildProfileSearch,
   deriveProfile,
   foldEvents,
   indexNames,
   type ProfileDoc,
+  type ProfileScores,
   type QueuedEvent,
 } from '@portrait/shared';
 import { applyRetention, refreshProfiles } from '@portrait/jobs';
@@ -112,6 +114,16 @@ it('accepts a fully derived profile under the strict mapping, and every query th
       7,
     ),
   ]);
+  // Every score the models write, as the indexer writes them beside the derived fields.
+  const scores: ProfileScores = {
+    value: { tier: 'high' },
+    rfm: { r: 5, f: 4, m: 5, code: '545', group: 'champions' },
+    cluster: { id: 2, label: 'frequent high-spend shoppers', distance: 1.25 },
+    propensity: { purchase: 0.31, churn: 0.08 },
+    risk: { score: 0.5, level: 'high', flagged: true, reasons: ['purchase_velocity'], anomaly: 1.4 },
+    models: { rfm: 1, clusters: 1, purchase: 1, churn: 1, risk: 1 },
+  };
+  Object.assign(full, scores);
   await es.index({ index: names.profiles, id: 'full', document: full, refresh: true });
 
   const params = ProfileSearchParams.parse({
@@ -129,10 +141,15 @@ it('accepts a fully derived profile under the strict mapping, and every query th
     maxSpend: '50',
     lastSeenAfter: new Date(Date.now() - DAY).toISOString(),
     sort: '-totalSpend',
+    tier: 'high',
+    rfmGroup: 'champions',
+    cluster: '2',
+    riskLevel: 'high',
+    riskReason: 'purchase_velocity',
   });
   const res = await es.search({ index: names.profiles, ...(buildProfileSearch(params) as object) });
   expect((res.hits.total as { value: number }).value).toBe(1);
-  expect(Object.keys(res.aggregations ?? {}).sort()).toEqual(['ageBand', 'category', 'gender', 'lifecycle', 'region', 'segment']);
+  expect(Object.keys(res.aggregations ?? {}).sort()).toEqual(Object.keys(FACETS).sort());
   // PII is stored for exports but is neither searchable nor aggregatable.
   await expect(es.search({ index: names.profiles, query: { term: { 'contact.email': 'a@b.c' } } })).rejects.toThrow();
 });
