@@ -116,7 +116,7 @@ async function train(c: Context, kind: string, body: Record<string, unknown>): P
     );
   process.stderr.write(
     model.status === 'active'
-      ? `${model.modelId} is active; profiles are being re-scored\n`
+      ? `${model.modelId} is active${kind === 'rules' ? '' : '; profiles are being re-scored'}\n`
       : `${model.modelId} stored; promote it with: npm run models -- promote ${kind} ${model.version}\n`,
   );
   return 0;
@@ -201,8 +201,10 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write(`${kind}: an active version is there\n`);
           continue;
         }
+        // The demo's orders are mostly of one product: its rules come from what each household bought over time.
+        const parameters = kind === 'rules' ? { basket: 'user' } : {};
         try {
-          await train(c, kind, { promote: true });
+          await train(c, kind, { promote: true, parameters });
         } catch (error) {
           // One kind the data cannot support (no purchases yet, one class only) leaves the others to train.
           if (!(error instanceof CliError)) throw error;

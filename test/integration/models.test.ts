@@ -257,6 +257,16 @@ it('mines association rules from the purchase baskets and serves them by item', 
   const categories = await http('GET', `${queryUrl}/v1/insights/rules?level=category&limit=5`);
   expect(categories.status).toBe(200);
   expect((await http('GET', `${queryUrl}/v1/insights/rules?limit=0`)).status).toBe(400);
+
+  // Everything a user bought as one basket: every buyer's first order holds the whole bundle, so lace always follows boot.
+  const byUser = await train('rules', { promote: true, parameters: { basket: 'user' } });
+  expect(byUser.state).toBe('completed');
+  const stored = (await http('GET', `${queryUrl}/v1/models/rules/2`)).body;
+  expect(stored.training.rows).toBe(81); // the 80 buyers, and u1 since its spree
+  const lace = (await http('GET', `${queryUrl}/v1/insights/rules?item=boot,sock`)).body.rules;
+  expect(lace).toContainEqual(expect.objectContaining({ antecedent: ['boot', 'sock'], consequent: ['lace'], confidence: 1 }));
+  // What the basket already holds is never recommended back.
+  for (const rule of lace) expect(rule.consequent).toEqual(['lace']);
 });
 
 it('refuses to promote a model that reads features profiles do not have, and changes nothing', async () => {

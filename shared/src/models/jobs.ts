@@ -37,6 +37,8 @@ export const TRAIN_PARAMETERS = {
   /** Thresholds, floors and weights of the risk signals; the request's seed draws the sample. */
   risk: RiskOptionsSchema,
   rules: RuleMiningOptionsSchema.extend({
+    /** A basket is one order, or everything one user bought within the window. */
+    basket: z.enum(['order', 'user']).default('order'),
     /** Only purchases within this many days before training are mined. */
     windowDays: z.number().int().min(1).max(3650).default(365),
     /** Higher default than the miner's: a rule should hold in at least 0.5 % of the baskets. */

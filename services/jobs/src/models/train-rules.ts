@@ -6,17 +6,18 @@ import type { Trainer } from './context';
 const STORED_ITEMSETS = 1000;
 
 interface PurchaseSource {
+  userId?: string;
   order?: { itemIds?: string[]; lines?: { itemId?: string; category?: string[] }[] };
 }
 
 const trim = (model: RulesModel): RulesModel => ({ ...model, itemsets: model.itemsets.slice(0, STORED_ITEMSETS) });
 
 /**
- * FP-Growth over the purchase baskets of the events index (an order is a basket) within the window, at item
- * level and at root-category level, from one point-in-time walk.
+ * FP-Growth over the purchase baskets of the events index within the window (an order is a basket, or with
+ * `basket: 'user'` everything a user bought), at item level and at root-category level, from one point-in-time walk.
  */
 export const trainRules: Trainer<'rules'> = async ({ deps, parameters, nowMs, progress }) => {
-  const { windowDays, ...mining } = parameters;
+  const { windowDays, basket, ...mining } = parameters;
   const from = new Date(nowMs - windowDays * 86_400_000).toISOString();
   const to = new Date(nowMs).toISOString();
   const query = { bool: { filter: [{ term: { type: 'purchase' } }, { range: { timestamp: { gte: from, lte: to } } }] } };
@@ -28,23 +29,40 @@ export const trainRules: Trainer<'rules'> = async ({ deps, parameters, nowMs, pr
     ]);
   const items: string[][] = [];
   const categories: string[][] = [];
+  let user: string | undefined;
+  let userItems = new Set<string>();
+  let userRoots = new Set<string>();
+  const close = (): void => {
+    items.push([...userItems]);
+    categories.push([...userRoots]);
+    userItems = new Set();
+    userRoots = new Set();
+  };
   await progress({ phase: 'reading', rows: 0, total });
   const pages = pointInTimePages<PurchaseSource>(deps.es, {
     index: deps.names.events,
     pageSize: deps.config.MODEL_PAGE_SIZE,
     query,
-    request: { _source: ['order.itemIds', 'order.lines.category'] },
+    // By user, so one user's purchases arrive together when they make one basket.
+    ...(basket === 'user' ? { sort: [{ userId: 'asc' as const }] } : {}),
+    request: { _source: ['userId', 'order.itemIds', 'order.lines.category'] },
   });
+  let read = 0;
   for await (const hits of pages) {
     for (const hit of hits) {
-      const order = hit._source?.order;
-      items.push(order?.itemIds ?? []);
-      const roots = new Set<string>();
-      for (const line of order?.lines ?? []) if (line.category?.[0]) roots.add(line.category[0]);
-      categories.push([...roots]);
+      const source = hit._source;
+      if (basket === 'user' && source?.userId !== user) {
+        if (user !== undefined) close();
+        user = source?.userId;
+      }
+      for (const item of source?.order?.itemIds ?? []) userItems.add(item);
+      for (const line of source?.order?.lines ?? []) if (line.category?.[0]) userRoots.add(line.category[0]);
+      if (basket === 'order') close();
     }
-    await progress({ phase: 'reading', rows: items.length, total });
+    read += hits.length;
+    await progress({ phase: 'reading', rows: read, total });
   }
+  if (basket === 'user' && user !== undefined) close();
   await progress({ phase: 'fitting', rows: items.length, total });
   const item = mineRules(items, mining);
   const category = mineRules(categories, mining);
