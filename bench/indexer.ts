@@ -57,7 +57,7 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
     indexerProcesses: args.indexers ?? 1,
     inlineFactsShare: args.inlineFacts ?? 1,
     spanDays: args.spanDays ?? 90,
-    models: args.models ? 'rfm, clusters, purchase and churn active' : 'none',
+    models: args.models ? 'rfm, clusters, purchase, churn and risk active' : 'none',
   };
   const machine = await machineInfo(infra);
   const prefix = newPrefix('indexer');
@@ -79,7 +79,7 @@ export async function benchIndexer(args: BenchArgs, infra: Infra): Promise<Bench
     const shop = new SyntheticShop(shopOptions);
     await bootstrapIndices(infra.es, prefix);
     await loadCatalogue(infra, names.items, shop);
-    // With --models, every profile write also scores with four active models: what scoring costs the fold.
+    // With --models, every profile write also scores with five active models: what scoring costs the fold.
     if (args.models) notes.push(`every write scored with ${(await promoteBenchModels(infra, prefix, shopOptions)).join(', ')}`);
 
     // Preload: one job per batch, name and payload exactly as ingest's Intake.submitEvents queues them.

@@ -6,6 +6,7 @@ import {
   deriveProfile,
   featureMatrix,
   fitRfm,
+  fitRisk,
   foldEvents,
   indexNames,
   rfmInput,
@@ -21,9 +22,9 @@ import { namespaceOf, progress, type Infra } from './harness';
 import { SyntheticShop, type ShopOptions } from './synthetic-shop';
 
 /**
- * Active models for a benchmark that measures what scoring costs the indexer: RFM, clusters and both
- * propensities (labels that only give the fit two classes: the cost is measured, not the quality), fitted on a small shop folded in memory (the same generator as the benchmark's stream) and
- * promoted in the benchmark's models index, so every profile write scores with all four.
+ * Active models for a benchmark that measures what scoring costs the indexer: RFM, clusters, both
+ * propensities and risk (labels that only give the fit two classes: the cost is measured, not the quality), fitted on a small shop folded in memory (the same generator as the benchmark's stream) and
+ * promoted in the benchmark's models index, so every profile write scores with all five.
  */
 export async function promoteBenchModels(infra: Infra, prefix: string, shop: ShopOptions): Promise<string[]> {
   const started = Date.now();
@@ -52,6 +53,7 @@ export async function promoteBenchModels(infra: Infra, prefix: string, shop: Sho
     clusters: { state: trainClusters(x, { features, seed: 1, kMin: 4, kMax: 4 }).model, features },
     purchase: { state: trainLogistic({ features, x, y: label((d) => d.purchases.orders >= 1) }), features },
     churn: { state: trainLogistic({ features, x, y: label((d) => d.behavior.eventCount <= 5) }), features },
+    risk: { state: fitRisk(docs), features: [] },
   };
   const store = new ModelStore(infra.es, indexNames(prefix).models, infra.redis, await namespaceOf(infra, prefix));
   const promoted: string[] = [];

@@ -19,7 +19,7 @@
  *   --indexer-concurrency N INDEXER_CONCURRENCY       [the service default]
  *   --indexers N            indexer: processes sharing the queue (they scale out) [1]
  *   --span-days D           indexer: event-time span of the stream; sessions interleave more when short [90]
- *   --models                indexer: promote RFM, cluster and propensity models first (scoring in every write)
+ *   --models                indexer: promote RFM, cluster, propensity and risk models first (scoring in every write)
  *   --inline-facts X        share of events carrying item facts inline (rest enriched from the catalogue) [1; soak 0.5]
  *   --services-in process|child where ingest and query run; the indexer always runs as a child [process]
  *   --prefix P              read: reuse profiles under this prefix; cleanup: the prefix to delete
