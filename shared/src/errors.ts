@@ -33,9 +33,8 @@ export abstract class PortraitError extends Error {
   }
 }
 
-export class ValidationError extends PortraitError {
-  readonly status = 400;
-  readonly code = 'validation_failed';
+/** An error that lists what is wrong, one issue per field. */
+abstract class IssuesError extends PortraitError {
   constructor(
     message: string,
     readonly issues: Issue[],
@@ -45,6 +44,11 @@ export class ValidationError extends PortraitError {
   override details(): Record<string, unknown> {
     return { issues: this.issues };
   }
+}
+
+export class ValidationError extends IssuesError {
+  readonly status = 400;
+  readonly code = 'validation_failed';
 }
 
 export class NotFoundError extends PortraitError {
@@ -58,18 +62,9 @@ export class ConflictError extends PortraitError {
 }
 
 /** Well-formed, but cannot be used as it is (a stored model whose features profiles do not have). */
-export class UnprocessableError extends PortraitError {
+export class UnprocessableError extends IssuesError {
   readonly status = 422;
   readonly code = 'unprocessable';
-  constructor(
-    message: string,
-    readonly issues: Issue[],
-  ) {
-    super(message);
-  }
-  override details(): Record<string, unknown> {
-    return { issues: this.issues };
-  }
 }
 
 /** It existed but is gone for good (an expired or deleted export file). */
