@@ -3,7 +3,7 @@ import { ValidationError } from '../errors';
 import { DAY_MS, dayKey, startOfDay } from '../profile/time';
 import type { ProfileDoc } from '../profile/types';
 import { parseOrThrow } from '../validation';
-import { PROFILE_FEATURES, profileFeatureVector, type ProfileFeature } from './features';
+import { PROFILE_FEATURES, profileFeatures, type ProfileFeature } from './features';
 import { fitStandardizer, StandardizerSchema, type Standardizer } from './matrix';
 import { hashSeed, mulberry32 } from './random';
 import { quantile } from './rfm';
@@ -228,9 +228,15 @@ function amountOutlier(amounts: ProfileDoc['state']['orders']['amounts']): numbe
 const largestOrder = (doc: ProfileDoc): number => clean(doc.state.orders.amounts?.max);
 
 /** log(1 + x) of each feature: counts and amounts are heavy-tailed, and the logarithm keeps a huge one finite and modest. */
-function anomalyInput(doc: ProfileDoc, features: readonly string[], out: Float64Array, offset: number): void {
-  const vector = profileFeatureVector(doc, features);
-  for (let j = 0; j < vector.length; j++) out[offset + j] = Math.log1p(clean(vector[j]));
+function anomalyInput(
+  doc: ProfileDoc,
+  features: readonly ProfileFeature[],
+  out: Float64Array,
+  offset: number,
+  known?: Readonly<Record<ProfileFeature, number>>,
+): void {
+  const values = known ?? profileFeatures(doc);
+  for (let j = 0; j < features.length; j++) out[offset + j] = Math.log1p(clean(values[features[j]!]));
 }
 
 function anomalyDistance(standardizer: Standardizer, values: ArrayLike<number>, offset: number): number {
@@ -428,12 +434,17 @@ function combine(
 }
 
 /** Scores one profile with a fitted model (see the rules above); never NaN, whatever the profile holds. */
-export function scoreRisk(model: RiskModel, doc: ProfileDoc): RiskScore {
+export function scoreRisk(
+  model: RiskModel,
+  doc: ProfileDoc,
+  /** The profile's features when the caller has them already (scoring several models reads them once). */
+  features?: Readonly<Record<ProfileFeature, number>>,
+): RiskScore {
   const { score, reasons } = combine(model.signals, model.largeOrder, model.parameters.strengthCap, riskSignals(doc), largestOrder(doc));
   const { flagThreshold, mediumThreshold } = model.parameters;
   const level: RiskLevel = score >= flagThreshold ? 'high' : score >= mediumThreshold ? 'medium' : 'low';
   const input = new Float64Array(model.anomaly.features.length);
-  anomalyInput(doc, model.anomaly.features, input, 0);
+  anomalyInput(doc, model.anomaly.features, input, 0, features);
   const anomaly = round(anomalyDistance(model.anomaly.standardizer, input, 0) / model.anomaly.reference, 3);
   return { score, level, flagged: level === 'high', reasons, anomaly };
 }

@@ -44,6 +44,11 @@ export class ProfileInput {
 
   constructor(readonly doc: ProfileDoc) {}
 
+  /** Every profile feature by name, read once. */
+  features(): Readonly<Record<ProfileFeature, number>> {
+    return (this.values ??= profileFeatures(this.doc));
+  }
+
   vector(names: readonly string[]): number[] {
     this.values ??= profileFeatures(this.doc);
     const categories = names.filter((n) => n.startsWith(CATEGORY));

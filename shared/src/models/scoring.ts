@@ -85,7 +85,7 @@ export function scoreProfile(doc: ProfileDoc, models: PreparedModels): ProfileSc
     versions[kind] = active.version;
   }
   if (models.risk) {
-    scores.risk = scoreRisk(models.risk.state, doc);
+    scores.risk = scoreRisk(models.risk.state, doc, input.features());
     versions.risk = models.risk.version;
   }
   if (Object.keys(versions).length > 0) scores.models = versions;
