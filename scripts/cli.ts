@@ -20,3 +20,28 @@ export function runCli(name: string, main: (argv: string[]) => Promise<number>):
     },
   );
 }
+
+/** The options of a tool that talks to the query service and polls a job. */
+export const QUERY_SERVICE_OPTIONS = {
+  'query-url': { type: 'string' },
+  'poll-ms': { type: 'string', default: '500' },
+} as const;
+
+/** Where the query service is (`--query-url`, `QUERY_URL`, or the local default) and how often to poll it. */
+export function queryService(values: { 'query-url'?: string; 'poll-ms'?: string }): { queryUrl: string; pollMs: number } {
+  const pollMs = Number(values['poll-ms']);
+  if (!Number.isInteger(pollMs) || pollMs < 50) throw new CliError('--poll-ms must be a whole number of milliseconds, at least 50', 2);
+  return { queryUrl: (values['query-url'] ?? process.env.QUERY_URL ?? 'http://127.0.0.1:3003').replace(/\/$/, ''), pollMs };
+}
+
+/** `fetch` on the query service; a connection failure says how to bring it up. */
+export async function fetchQueryService(queryUrl: string, path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(`${queryUrl}${path}`, init);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    throw new CliError(
+      `the query service is not reachable at ${queryUrl}${code ? ` (${code})` : ''}: start it with \`npm start\`, or point --query-url at it`,
+    );
+  }
+}

@@ -15,7 +15,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { CliError } from '@portrait/shared';
-import { runCli } from './cli';
+import { fetchQueryService, QUERY_SERVICE_OPTIONS, queryService, runCli } from './cli';
 
 const USAGE = `Usage: npm run export -- <segmentId> --fields <a,b,…> --actor <name> [options]
 
@@ -57,8 +57,7 @@ function options(argv: string[]): Options | undefined {
         'default-calling-code': { type: 'string' },
         out: { type: 'string' },
         actor: { type: 'string' },
-        'query-url': { type: 'string' },
-        'poll-ms': { type: 'string', default: '500' },
+        ...QUERY_SERVICE_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -71,8 +70,6 @@ function options(argv: string[]): Options | undefined {
   if (!values.fields) throw new CliError('--fields is required, e.g. --fields userId,emailSha256', 2);
   const actor = values.actor ?? process.env.PORTRAIT_ACTOR;
   if (!actor) throw new CliError('--actor is required (or set PORTRAIT_ACTOR): exports are recorded with who made them', 2);
-  const pollMs = Number(values['poll-ms']);
-  if (!Number.isInteger(pollMs) || pollMs < 50) throw new CliError('--poll-ms must be a whole number of milliseconds, at least 50', 2);
   const list = (v: string) =>
     v
       .split(',')
@@ -90,8 +87,7 @@ function options(argv: string[]): Options | undefined {
     },
     out: values.out ?? `${segmentId}.${values.format}`,
     actor,
-    queryUrl: (values['query-url'] ?? process.env.QUERY_URL ?? 'http://127.0.0.1:3003').replace(/\/$/, ''),
-    pollMs,
+    ...queryService(values),
   };
 }
 
@@ -106,18 +102,11 @@ const FLAG_OF: Record<string, string> = {
 };
 
 async function call(o: Options, method: string, path: string, body?: unknown): Promise<Response> {
-  try {
-    return await fetch(`${o.queryUrl}${path}`, {
-      method,
-      headers: { 'x-portrait-actor': o.actor, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (error) {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    throw new CliError(
-      `the query service is not reachable at ${o.queryUrl}${code ? ` (${code})` : ''}: start it with \`npm start\`, or point --query-url at it`,
-    );
-  }
+  return fetchQueryService(o.queryUrl, path, {
+    method,
+    headers: { 'x-portrait-actor': o.actor, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 }
 
 /** Turns an error answer into advice. */

@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { CliError, MODEL_KINDS, isModelKind } from '@portrait/shared';
-import { runCli } from './cli';
+import { fetchQueryService, QUERY_SERVICE_OPTIONS, queryService, runCli } from './cli';
 
 const USAGE = `Usage: npm run models -- <command> [options]
 
@@ -37,19 +37,11 @@ interface Context {
 }
 
 async function call(c: Context, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  let res: Response;
-  try {
-    res = await fetch(`${c.queryUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (error) {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    throw new CliError(
-      `the query service is not reachable at ${c.queryUrl}${code ? ` (${code})` : ''}: start it with \`npm start\`, or point --query-url at it`,
-    );
-  }
+  const res = await fetchQueryService(c.queryUrl, path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const parsed = (await res.json().catch(() => ({}))) as any;
   if (res.status >= 400) {
     const issues = (parsed.issues ?? []).map((i: { path: string; reason: string }) => `\n  ${i.path}: ${i.reason}`).join('');
@@ -134,8 +126,7 @@ async function main(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         promote: { type: 'boolean', default: false },
         param: { type: 'string', multiple: true, default: [] },
-        'query-url': { type: 'string' },
-        'poll-ms': { type: 'string', default: '500' },
+        ...QUERY_SERVICE_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -148,11 +139,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined && !values.help ? 2 : 0;
   }
-  const pollMs = Number(values['poll-ms']);
-  if (!Number.isInteger(pollMs) || pollMs < 50) throw new CliError('--poll-ms must be a whole number of milliseconds, at least 50', 2);
   const c: Context = {
-    queryUrl: (values['query-url'] ?? process.env.QUERY_URL ?? 'http://127.0.0.1:3003').replace(/\/$/, ''),
-    pollMs,
+    ...queryService(values),
     quiet: command === 'ensure',
   };
   const version = (value: string | undefined): number => {
