@@ -55,7 +55,7 @@ export async function promoteBenchModels(infra: Infra, prefix: string, shop: Sho
     churn: { state: trainLogistic({ features, x, y: label((d) => d.behavior.eventCount <= 5) }), features },
     risk: { state: fitRisk(docs), features: [] },
   };
-  const store = new ModelStore(infra.es, indexNames(prefix).models, infra.redis, await namespaceOf(infra, prefix));
+  const store = new ModelStore(infra.es, indexNames(prefix), infra.redis, await namespaceOf(infra, prefix));
   const promoted: string[] = [];
   for (const [kind, { state, features: names }] of Object.entries(states) as [ModelKind, { state: unknown; features: string[] }][]) {
     const draft: ModelDraft = {

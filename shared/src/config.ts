@@ -7,6 +7,15 @@ export const envBoolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).trans
 
 export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/**
+ * An evaluation clock: with `PORTRAIT_CLOCK` set (an ISO date-time), the process's clock reads that instant when it
+ * starts and runs on from there, so a data set from another decade is ingested, folded, windowed and trained on as
+ * if it were now. Unset, the clock is the system's. Every process of one stack must be given the same value.
+ */
+export const ClockEnv = z.object({
+  PORTRAIT_CLOCK: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2001-06-01T00:00:00Z' }).optional(),
+});
+
 /** Settings every process shares: where Elasticsearch and Redis are, and the name prefix. */
 export const CommonEnv = z.object({
   ES_URL: z.url().default('http://127.0.0.1:9200'),
@@ -25,9 +34,16 @@ export const CommonEnv = z.object({
     .string()
     .regex(/^[A-Z]{3}$/)
     .default('EUR'),
+  ...ClockEnv.shape,
 });
 
 export type CommonConfig = z.infer<typeof CommonEnv>;
+
+export function clockOf(config: { PORTRAIT_CLOCK?: string }, startedAt = Date.now()): () => number {
+  if (config.PORTRAIT_CLOCK === undefined) return Date.now;
+  const offset = Date.parse(config.PORTRAIT_CLOCK) - startedAt;
+  return () => Date.now() + offset;
+}
 
 /** The profile options every process that derives profiles uses: interest half-life and base currency from the environment. */
 export function profileOptionsOf(config: Pick<CommonConfig, 'PROFILE_HALF_LIFE_DAYS' | 'BASE_CURRENCY'>): ProfileOptions {

@@ -1,5 +1,6 @@
 import { ValidationError } from './errors';
 import type { QueuedEvent } from './events';
+import { isStrategy } from './recommend/strategies';
 
 /** The events-index document of an event: flat, searchable, and free of PII. */
 export interface EventDoc {
@@ -29,6 +30,10 @@ export interface EventDoc {
     lines: unknown[];
   };
   changedAttributes?: string[];
+  /** Recommendation feedback: the request that showed the item, its strategy and 1-based position. */
+  requestId?: string;
+  strategy?: string;
+  position?: number;
 }
 
 export function toEventDoc(event: QueuedEvent): EventDoc {
@@ -63,6 +68,9 @@ export function toEventDoc(event: QueuedEvent): EventDoc {
       };
     case 'review':
       return { ...doc, itemId: event.itemId, rating: event.rating, text: event.text };
+    case 'recommendation_impression':
+    case 'recommendation_click':
+      return { ...doc, itemId: event.itemId, requestId: event.requestId, strategy: event.strategy, position: event.position };
     case 'user_attributes':
       // Values stay out of the event history: they may be PII (email, phone, birth year).
       return { ...doc, changedAttributes: Object.keys(event.attributes).sort() };
@@ -125,6 +133,19 @@ export function eventFromDoc(doc: EventDoc): QueuedEvent | undefined {
     }
     case 'purchase':
       return { ...common, type, order: orderOf(doc) };
+    case 'recommendation_impression':
+    case 'recommendation_click': {
+      const strategy = text(doc, field(doc, 'strategy'), 'strategy');
+      if (!isStrategy(strategy)) throw refuse(doc, 'strategy', `is ${JSON.stringify(strategy)}, not a strategy`);
+      return {
+        ...common,
+        type,
+        itemId: text(doc, field(doc, 'itemId'), 'itemId'),
+        requestId: text(doc, field(doc, 'requestId'), 'requestId'),
+        strategy,
+        position: number(doc, field(doc, 'position'), 'position'),
+      };
+    }
     default:
       throw refuse(doc, 'type', `is ${JSON.stringify(type)}, not an event type`);
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONSENT_CHANNELS, type ConsentChannel } from './consent-channels';
 import { CALLING_CODE, checkEmail, checkPhone, type Normalized } from './identifiers';
 import { Limits } from './limits';
+import { STRATEGIES } from './recommend/strategies';
 
 /** Client-chosen identifiers: printable, no whitespace, bounded. */
 export const IdSchema = z
@@ -107,6 +108,22 @@ export const ReviewEvent = z.strictObject({
   text: z.string().max(Limits.maxReviewText).optional(),
 });
 
+/**
+ * Recommendation feedback: the shop reports each item it showed (an impression) and each one the shopper opened (a
+ * click), with the request id, strategy and 1-based position the recommendation endpoint returned. One event per
+ * item, so click-through rates can be read per strategy and position from the event history.
+ */
+const Feedback = {
+  ...Common,
+  itemId: IdSchema,
+  requestId: IdSchema,
+  strategy: z.enum(STRATEGIES),
+  position: z.number().int().min(1).max(Limits.maxRecommendations),
+};
+
+export const RecommendationImpressionEvent = z.strictObject({ ...Feedback, type: z.literal('recommendation_impression') });
+export const RecommendationClickEvent = z.strictObject({ ...Feedback, type: z.literal('recommendation_click') });
+
 type ConsentShape = Record<ConsentChannel, z.ZodOptional<z.ZodBoolean>>;
 
 export const Gender = z.enum(['female', 'male', 'other', 'unknown']);
@@ -162,6 +179,8 @@ function buildEventSchemas(rules: ContactRules) {
       RemoveFromCartEvent,
       PurchaseEvent,
       ReviewEvent,
+      RecommendationImpressionEvent,
+      RecommendationClickEvent,
       UserAttributesEvent,
     ]),
     /** Body of PUT /v1/users/:id/attributes. */
@@ -199,6 +218,10 @@ export type UserAttributesInput = z.infer<typeof UserAttributes>;
 
 export const BEHAVIOUR_TYPES = ['page_view', 'search', 'add_to_cart', 'remove_from_cart', 'purchase', 'review'] as const;
 export type BehaviourType = (typeof BEHAVIOUR_TYPES)[number];
+
+/** What the shop reports about the recommendations it showed: kept apart from the shopper's own behaviour counts. */
+export const FEEDBACK_TYPES = ['recommendation_impression', 'recommendation_click'] as const;
+export type FeedbackType = (typeof FEEDBACK_TYPES)[number];
 
 /** An event as queued by ingest: id assigned, receive time stamped, timestamps as epoch ms. */
 export type QueuedEvent = IncomingEvent & {

@@ -8,6 +8,8 @@ export const Limits = {
   maxReviewText: 5000,
   maxCategoryDepth: 6,
   maxTags: 50,
+  /** Most items one recommendation request returns (`k`), hence the largest feedback position. */
+  maxRecommendations: 100,
   /** Largest value of an Elasticsearch `integer` field. */
   maxInteger: 2_147_483_647,
 } as const;

@@ -13,6 +13,15 @@ export interface IndexNames {
   exports: string;
   /** Read/write alias of the trained models: one document per kind and version. */
   models: string;
+  /** Alias of the active collaborative model's item factors; each model version has its own index. */
+  itemFactors: string;
+  /** Alias of the active collaborative model's user factors. */
+  userFactors: string;
+  /** The index holding the item factors of one collaborative training run (`run` is lower case, `[a-z0-9]`). */
+  itemFactorsOf(run: string): string;
+  userFactorsOf(run: string): string;
+  /** Pattern matching every item and user factors index. */
+  factorsPattern: string;
   /** Pattern matching every monthly event index, for templates and retention. */
   eventsPattern: string;
   /** The concrete monthly index an event with this timestamp belongs to. */
@@ -27,6 +36,11 @@ export function indexNames(prefix: string): IndexNames {
     segments: `${prefix}-segments`,
     exports: `${prefix}-exports`,
     models: `${prefix}-models`,
+    itemFactors: `${prefix}-item-factors`,
+    userFactors: `${prefix}-user-factors`,
+    itemFactorsOf: (run) => `${prefix}-item-factors-${run}`,
+    userFactorsOf: (run) => `${prefix}-user-factors-${run}`,
+    factorsPattern: `${prefix}-*-factors-*`,
     eventsPattern: `${prefix}-events-*`,
     eventsIndexFor(timestampMs: number): string {
       const d = new Date(timestampMs);
@@ -103,6 +117,8 @@ export const ModelJob = {
   train: 'train',
   /** Re-scores every profile not yet scored by a kind's active version (data: `{ kind, version }`). */
   rescore: 'rescore',
+  /** Gives every item a content vector from the content model's active version (data: `{ version }`). */
+  vectorize: 'vectorize-items',
   /** Queues the training of every kind, on a schedule. */
   retrain: 'retrain-all',
 } as const;

@@ -123,6 +123,8 @@ const FIELDS = {
     export: 'list',
   },
   'interests.topBrands': { type: 'keyword', segment: true, filter: 'brand', breakdown: 'brand', text: 'text', export: 'list' },
+  'items.recent': { type: 'keyword', segment: true, filter: 'recentItem' },
+  'items.bought': { type: 'keyword', segment: true, filter: 'boughtItem', export: 'list' },
   'purchases.orders': { type: 'integer', segment: true, sort: 'orders', export: 'value' },
   'purchases.units': { type: 'integer', segment: true },
   'purchases.totalSpend': { type: 'double', segment: true, sort: 'totalSpend', export: 'value' },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IdSchema, QueuedEventSchema } from './events';
 import { QueuedItemSchema } from './items';
-import { ModelTrainJobSchema, ModelRescoreJobSchema } from './models/jobs';
+import { ItemVectorizeJobSchema, ModelTrainJobSchema, ModelRescoreJobSchema } from './models/jobs';
 import { ExportJob, MaintenanceJob, ModelJob } from './names';
 
 /**
@@ -89,6 +89,8 @@ const JOB_TABLE = {
   modelTrain: { queue: 'models', name: ModelJob.train, payload: ModelTrainJobSchema },
   /** Brings every profile to a kind's active version (queued on promotion). */
   modelRescore: { queue: 'models', name: ModelJob.rescore, payload: ModelRescoreJobSchema },
+  /** Gives every item a content vector from the content model's active version (queued on promotion). */
+  itemVectorize: { queue: 'models', name: ModelJob.vectorize, payload: ItemVectorizeJobSchema },
   /** Trains every kind again, on a schedule. */
   modelRetrain: { queue: 'models', name: ModelJob.retrain, payload: NoPayloadSchema },
 } as const;

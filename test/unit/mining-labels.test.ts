@@ -20,6 +20,7 @@ import {
   type ProfileDoc,
   type QueuedEvent,
   type TimeSplitRowSet,
+  STRATEGIES,
 } from '@portrait/shared';
 import { shopHistories } from '../../bench/shop-history';
 import { SyntheticShop } from '../../bench/synthetic-shop';
@@ -96,6 +97,13 @@ describe('events read back from the events index', () => {
       }),
     }),
     fc.record({ type: fc.constant('review' as const), itemId: name, rating: fc.integer({ min: 1, max: 5 }), text: maybe(name) }),
+    fc.record({
+      type: fc.constantFrom('recommendation_impression' as const, 'recommendation_click' as const),
+      itemId: name,
+      requestId: name,
+      strategy: fc.constantFrom(...STRATEGIES),
+      position: fc.integer({ min: 1, max: 100 }),
+    }),
     fc.record({ type: fc.constant('user_attributes' as const), attributes: fc.record({ city: name }) }),
   );
   const arbEvents = fc

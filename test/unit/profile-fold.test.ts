@@ -6,6 +6,8 @@ import {
   foldEvents,
   lifecycleStage,
   REVIEW_TEXTS_KEPT,
+  ITEMS_KEPT,
+  RECENT_ITEMS,
   reviewFingerprint,
   ageBandOf,
   type QueuedEvent,
@@ -245,6 +247,67 @@ describe('fold state for risk signals', () => {
     const viewed = fold([queued({ type: 'page_view', timestamp: at(0) })], untouched);
     expect(viewed.reviews.ratings).toBeUndefined();
     expect(viewed.orders.amounts).toBeUndefined();
+  });
+});
+
+describe('fold state for recommendations', () => {
+  const view = (daysAgo: number, itemId: string) => queued({ type: 'page_view', timestamp: at(daysAgo), itemId });
+  const buy = (daysAgo: number, ...itemIds: string[]) =>
+    queued({
+      type: 'purchase',
+      timestamp: at(daysAgo),
+      order: {
+        orderId: `o-${daysAgo}-${itemIds.join('+')}`,
+        currency: 'EUR',
+        amount: 10 * itemIds.length,
+        paymentMethod: 'card',
+        lines: itemIds.map((itemId) => ({ itemId, quantity: 1, unitPrice: 10 })),
+      },
+    });
+  const feedback = (type: 'recommendation_impression' | 'recommendation_click', daysAgo: number, itemId: string) =>
+    queued({ type, timestamp: at(daysAgo), itemId, requestId: 'r1', strategy: 'hybrid', position: 1 });
+
+  it('remembers each item with its decayed weight, newest interaction and newest purchase', () => {
+    const state = fold([view(3, 'a'), view(2, 'a'), queued({ type: 'add_to_cart', timestamp: at(2), itemId: 'a', quantity: 1 }), buy(1, 'a', 'b')]);
+    const [score, asOf, lastAt, boughtAt] = state.items!.a!;
+    expect(asOf).toBe(Date.parse(at(1)));
+    expect(lastAt).toBe(Date.parse(at(1)));
+    expect(boughtAt).toBe(Date.parse(at(1)));
+    // 1 + 1 + 3 + 5, each decayed from its own day to the newest.
+    expect(score).toBeGreaterThan(9.5);
+    expect(score).toBeLessThan(10);
+    expect(state.items!.b![3]).toBe(Date.parse(at(1)));
+    expect(derive(state).items).toEqual({ recent: ['a', 'b'], bought: ['a', 'b'] });
+  });
+
+  it('keeps recent purchases over newer views when the history is full, and lists only purchases within 90 days', () => {
+    const events = [buy(200, 'old'), buy(60, 'kept')];
+    for (let i = 0; i < ITEMS_KEPT + 10; i++) events.push(view(50 - i / 10, `v${i}`));
+    const state = fold(events);
+    expect(Object.keys(state.items!)).toHaveLength(ITEMS_KEPT);
+    expect(state.items!.kept).toBeDefined();
+    expect(state.items!.old).toBeUndefined();
+    expect(derive(state).items.bought).toEqual(['kept']);
+    expect(derive(state).items.recent).toHaveLength(RECENT_ITEMS);
+  });
+
+  it('counts impressions and marks clicks, apart from the behaviour counts', () => {
+    const state = fold([feedback('recommendation_impression', 2, 'x'), feedback('recommendation_impression', 1, 'x'), feedback('recommendation_click', 1, 'x')]);
+    expect(state.shown!.x).toEqual([2, Date.parse(at(1)), Date.parse(at(1))]);
+    expect(derive(state).behavior.eventCount).toBe(0);
+    expect(state.items).toBeUndefined();
+  });
+
+  it('folds hostile item ids as any other id, without touching prototypes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('__proto__', 'constructor', 'toString', '\uD800', 'a'.repeat(128)), { minLength: 1, maxLength: 8 }), (ids) => {
+        const state = fold(ids.flatMap((id, i) => [view(i, id), feedback('recommendation_impression', i, id)]));
+        expect(Object.getPrototypeOf(state.items)).toBe(Object.prototype);
+        expect(Object.keys(state.items!).sort()).toEqual([...new Set(ids)].sort());
+        expect(Object.keys(state.shown!).sort()).toEqual([...new Set(ids)].sort());
+        expect(derive(state).items.recent.sort()).toEqual([...new Set(ids)].sort());
+      }),
+    );
   });
 });
 

@@ -1,17 +1,25 @@
-import { TransientError, itemDocument, type QueuedItem } from '@portrait/shared';
-import { bulkItemReason, classifyBulkItem, resultOf, type Client, type estypes } from '@portrait/runtime';
+import { contentItemOf, TransientError, itemDocument, type QueuedItem } from '@portrait/shared';
+import { bulkItemReason, classifyBulkItem, resultOf, type ActiveContent, type Client, type estypes } from '@portrait/runtime';
 
 /**
  * Upserts catalogue items with external versioning: the item's own version (its updatedAt) decides,
- * so replays and out-of-order deliveries never let an older item overwrite a newer one.
+ * so replays and out-of-order deliveries never let an older item overwrite a newer one. With an active content
+ * model each item is stored with its content vector, so a new or changed item is recommendable at once.
  */
-export async function writeItems(es: Client, alias: string, items: readonly QueuedItem[]): Promise<{ item: QueuedItem; reason: string }[]> {
+export async function writeItems(
+  es: Client,
+  alias: string,
+  items: readonly QueuedItem[],
+  content?: ActiveContent,
+): Promise<{ item: QueuedItem; reason: string }[]> {
   if (items.length === 0) return [];
   const operations: estypes.BulkRequest['operations'] = [];
   for (const item of items) {
     operations.push(
       { index: { _index: alias, _id: item.itemId, version: item.version, version_type: 'external_gte' } },
-      itemDocument(item),
+      content === undefined
+        ? itemDocument(item)
+        : { ...itemDocument(item), content: content.vectorizer.vector(contentItemOf(item)), contentModel: content.version },
     );
   }
   const res = await es.bulk({ operations });

@@ -14,7 +14,7 @@ import {
   type QueuedEvent,
   type StagesDone,
 } from '@portrait/shared';
-import { isConnectionError, type Logger } from '@portrait/runtime';
+import { isConnectionError, type ContentVectors, type Logger } from '@portrait/runtime';
 import type { Catalogue } from './catalogue';
 import type { Coalescer } from './coalescer';
 import type { EventStore, HistoryWriteReport } from './event-store';
@@ -28,6 +28,8 @@ export interface BatchDeps {
   store: EventStore;
   catalogue: Catalogue;
   itemsAlias: string;
+  /** The active content model, for the vectors of upserted items. */
+  content: ContentVectors;
   es: import('@portrait/runtime').Client;
   deadLetter: Queue<DeadLetter>;
   metrics: IndexerMetrics;
@@ -103,7 +105,7 @@ async function processItems(job: Job<IngestJobData>, deps: BatchDeps): Promise<B
   }
   const { items } = parsed.data;
   try {
-    const failed = await writeItems(deps.es, deps.itemsAlias, items);
+    const failed = await writeItems(deps.es, deps.itemsAlias, items, await deps.content.active());
     deps.catalogue.forget(items.map((i) => i.itemId));
     if (failed.length > 0) {
       await deadLetter(deps, job.id, 'item-write', failed[0]!.reason, { items: failed.map((f) => f.item) });

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import { profileOptionsOf, queueNames, type ProfileOptions } from '@portrait/shared';
+import { clockOf, profileOptionsOf, queueNames, type ProfileOptions } from '@portrait/shared';
 import {
   openDataSet,
   bullPrefix,
@@ -17,6 +17,7 @@ import {
   listen,
   redisReady,
   closeRedis,
+  ContentModelRegistry,
   ModelRegistry,
   ModelStore,
   SegmentRegistry,
@@ -67,7 +68,9 @@ export async function startIndexer(
     for (const q of [deadLetter, ingestQueue, segmentChanges]) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
     lifecycle.defer('queues', () => Promise.all([deadLetter.close(), ingestQueue.close(), segmentChanges.close()]));
     const segments = new SegmentRegistry(es, names.segments, producer, namespace, segmentChanges, logger);
-    const models = new ModelRegistry(new ModelStore(es, names.models, producer, namespace), producer, namespace, logger);
+    const modelStore = new ModelStore(es, names, producer, namespace);
+    const models = new ModelRegistry(modelStore, producer, namespace, logger);
+    const content = new ContentModelRegistry(modelStore, producer, namespace, logger);
 
     const registry = createRegistry('indexer');
     const metrics = indexerMetrics(registry);
@@ -98,10 +101,11 @@ export async function startIndexer(
 
     const options = profileOptions(config);
     const base = {
-      writer: new ProfileWriter(es, names.profiles, options, config.INDEXER_CONFLICT_ROUNDS, segments, models),
+      writer: new ProfileWriter(es, names.profiles, options, config.INDEXER_CONFLICT_ROUNDS, segments, models, clockOf(config)),
       store: new EventStore(es, prefix),
       catalogue: new Catalogue(es, names.items),
       itemsAlias: names.items,
+      content,
       es,
       deadLetter,
       metrics,

@@ -15,7 +15,7 @@ import {
   closeRedis,
   type Logger,
 } from '@portrait/runtime';
-import { INGEST_API } from '@portrait/shared';
+import { clockOf, INGEST_API } from '@portrait/shared';
 import type { IngestConfig } from './config';
 import { Intake } from './intake';
 import { ingestRoutes } from './routes';
@@ -81,6 +81,7 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
           maxAgeMs: config.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000,
         },
         defaultCallingCode: config.INGEST_DEFAULT_CALLING_CODE,
+        now: clockOf(config),
       }),
     );
     finish();

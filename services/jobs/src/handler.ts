@@ -21,6 +21,8 @@ export interface JobsDeps {
   /** Queues handlers add jobs to (a promotion queues its re-score). */
   queues: { models: Queue };
   profileOptions: ProfileOptions;
+  /** The process's clock: the system's, or the evaluation clock (`PORTRAIT_CLOCK`). */
+  now: () => number;
   audit: ExportAudit;
   files: ExportFiles;
   metrics: JobsMetrics;

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { JOBS_API, profileOptionsOf, type JobQueue } from '@portrait/shared';
+import { clockOf, JOBS_API, profileOptionsOf, type JobQueue } from '@portrait/shared';
 import {
   openDataSet,
   createApp,
@@ -69,7 +69,7 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
 
     const files = new ExportFiles(config.EXPORT_DIR, prefix);
     await files.ensureDir();
-    const models = new ModelStore(es, names.models, redis, namespace);
+    const models = new ModelStore(es, names, redis, namespace);
     const deps: JobsDeps = {
       config,
       es,
@@ -81,6 +81,7 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
       scoring: new ModelRegistry(models, redis, namespace, logger),
       queues: { models: queues.models },
       profileOptions: profileOptionsOf(config),
+      now: clockOf(config),
       audit: new ExportAudit(es, names.exports),
       files,
       metrics,

@@ -11,6 +11,12 @@ export const QueryEnv = CommonEnv.extend({
   ...ExportEnv,
   /** Country calling code for phones stored without one (e.g. 49); unset: such phones are left out. */
   EXPORT_DEFAULT_CALLING_CODE: CallingCodeEnv.optional(),
+  /** Items bought within this many days are never recommended to the buyer again. */
+  RECOMMEND_BOUGHT_DAYS: envInt(1, 3650).default(365),
+  /** Window of the popular ranking (purchases, carts, views). */
+  RECOMMEND_POPULAR_DAYS: envInt(1, 3650).default(90),
+  /** Window of the trending ranking. */
+  RECOMMEND_TRENDING_DAYS: envInt(1, 365).default(7),
 });
 
 export type QueryConfig = z.infer<typeof QueryEnv>;

@@ -19,6 +19,7 @@ import {
   whenRedisReady,
   type Logger,
 } from '@portrait/runtime';
+import { clockOf } from '@portrait/shared';
 import { QUERY_API } from './api';
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
@@ -26,6 +27,7 @@ import { queryRoutes } from './routes';
 import { MembershipJobs, SegmentAnalytics, SegmentStore, segmentRoutes } from './segments';
 import { ExportJobs, exportRoutes } from './exports';
 import { Insights, Models, modelRoutes } from './models';
+import { Recommender, recommendationRoutes, ServedModelCache } from './recommend';
 
 export interface QueryService {
   url: string;
@@ -86,8 +88,17 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     const modelsQueue = createModelsQueue(queueConnection, namespace);
     modelsQueue.on('error', (err) => logger.warn({ err: err.message }, 'models queue error'));
     lifecycle.defer('models queue', () => modelsQueue.close());
-    const modelStore = new ModelStore(es, names.models, redis, namespace);
+    const modelStore = new ModelStore(es, names, redis, namespace);
     app.use(modelRoutes(new Models(modelStore, modelsQueue), new Insights(es, names.profiles, modelStore, redis, namespace)));
+    const now = clockOf(config);
+    const recommender = new Recommender(es, names, new ServedModelCache(modelStore, redis, namespace, logger), {
+      boughtDays: config.RECOMMEND_BOUGHT_DAYS,
+      popularDays: config.RECOMMEND_POPULAR_DAYS,
+      trendingDays: config.RECOMMEND_TRENDING_DAYS,
+      halfLifeDays: config.PROFILE_HALF_LIFE_DAYS,
+      now,
+    });
+    app.use(recommendationRoutes(recommender, { es, events: names.events, now }));
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
     lifecycle.defer('http', () => http.close());

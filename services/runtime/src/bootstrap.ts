@@ -14,7 +14,7 @@ export interface IndexDefinition {
   mappings: estypes.MappingTypeMapping;
 }
 
-export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports' | 'models';
+export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports' | 'models' | 'item-factors' | 'user-factors';
 
 /** The indices behind a versioned alias (events are monthly indices behind a read alias instead). */
 export const ALIASED_INDICES = ['profiles', 'items', 'segments', 'exports', 'models'] as const;
@@ -75,6 +75,14 @@ export async function bootstrapIndices(client: Client, prefix: string): Promise<
     template: { settings: events.settings, mappings: events.mappings, aliases: { [names.events]: {} } },
   });
   report.templates.push(eventsTemplate);
+  // Months already written take a new definition's added fields in place (additive only: the template checks the
+  // rest), so events of a new kind can land in the current month without a migration.
+  await client.indices.putMapping({
+    index: names.eventsPattern,
+    allow_no_indices: true,
+    expand_wildcards: 'open',
+    properties: events.mappings.properties,
+  });
   return report;
 }
 

@@ -17,3 +17,4 @@ export * from './data-set-clients';
 export * from './generation-cache';
 export * from './model-store';
 export * from './model-registry';
+export * from './content-vectors';

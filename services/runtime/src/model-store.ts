@@ -1,4 +1,5 @@
 import {
+  checkContentState,
   isScoredKind,
   ModelDocSchema,
   MODEL_SUMMARY_FIELDS,
@@ -10,6 +11,8 @@ import {
   prepareModel,
   UnprocessableError,
   ValidationError,
+  type CollaborativeState,
+  type IndexNames,
   type ModelDoc,
   type ModelKind,
   type ModelSummary,
@@ -35,12 +38,16 @@ export interface Promotion {
  * counter, so every profile writer scores with it from its next write.
  */
 export class ModelStore {
+  private readonly alias: string;
+
   constructor(
     private readonly es: Client,
-    private readonly alias: string,
+    private readonly names: Pick<IndexNames, 'models' | 'itemFactors' | 'userFactors' | 'factorsPattern'>,
     private readonly redis: Redis,
     private readonly namespace: string,
-  ) {}
+  ) {
+    this.alias = names.models;
+  }
 
   async list(kind?: ModelKind): Promise<ModelSummary[]> {
     const res = await this.es.search({
@@ -105,6 +112,8 @@ export class ModelStore {
     const doc = await this.get(kind, version);
     try {
       if (isScoredKind(kind)) prepareModel(kind, doc);
+      else if (kind === 'content') checkContentState(parseModelState(kind, doc.state));
+      else if (kind === 'collaborative') await this.checkFactors(parseModelState(kind, doc.state));
       else parseModelState(kind, doc.state);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
@@ -123,11 +132,37 @@ export class ModelStore {
     const res = await this.es.bulk({ refresh: 'wait_for', operations });
     const failed = res.items.map((i) => i.update).find((u) => u?.error);
     if (failed) throw new Error(`promoting ${doc.modelId} failed on ${failed._id}: ${failed.error?.type} ${failed.error?.reason ?? ''}`);
+    if (kind === 'collaborative') await this.pointFactorAliases(parseModelState(kind, doc.state));
     await this.redis.incr(modelsGenerationKey(this.namespace));
     return {
       model: ModelSummarySchema.parse({ ...doc, status: 'active', promotedAt: at }),
       previous: before[0]?.version,
     };
+  }
+
+  /** A collaborative version serves from its factor indices: both must still be there. */
+  private async checkFactors(state: CollaborativeState): Promise<void> {
+    for (const [path, index] of [
+      ['state.itemIndex', state.itemIndex],
+      ['state.userIndex', state.userIndex],
+    ] as const) {
+      if (!(await this.es.indices.exists({ index })))
+        throw new ValidationError(`its factors index ${index} is gone (factors of old retired versions are deleted); train a new version`, [
+          { path, reason: `index ${index} does not exist` },
+        ]);
+    }
+  }
+
+  /** Points the serving aliases at the promoted run's factor indices, in one atomic alias change. */
+  private async pointFactorAliases(state: CollaborativeState): Promise<void> {
+    await this.es.indices.updateAliases({
+      actions: [
+        { remove: { index: this.names.factorsPattern, alias: this.names.itemFactors, must_exist: false } },
+        { remove: { index: this.names.factorsPattern, alias: this.names.userFactors, must_exist: false } },
+        { add: { index: state.itemIndex, alias: this.names.itemFactors } },
+        { add: { index: state.userIndex, alias: this.names.userFactors } },
+      ],
+    });
   }
 
   private async latestVersion(kind: ModelKind): Promise<number> {
@@ -155,6 +190,10 @@ export async function promoteAndRescore(
   nowMs: number,
 ): Promise<Promotion & { rescoreJobId?: string }> {
   const promotion = await store.promote(kind, version, nowMs);
+  if (kind === 'content') {
+    const job = await addJob(queue, 'itemVectorize', { version }, { jobId: `vectorize-v${version}-${nowMs}` });
+    return { ...promotion, rescoreJobId: job.id };
+  }
   if (!isScoredKind(kind)) return promotion;
   const job = await addJob(queue, 'modelRescore', { kind, version }, { jobId: `rescore-${kind}-v${version}-${nowMs}` });
   return { ...promotion, rescoreJobId: job.id };

@@ -8,3 +8,4 @@ export * from './profiles';
 export * from './segments';
 export * from './exports';
 export * from './models';
+export * from './recommendations';

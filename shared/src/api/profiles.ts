@@ -65,6 +65,12 @@ export const PublicProfileSchema = z
       preferredPriceBand: z.string().optional(),
     }),
     reviews: z.object({ count: z.number().int(), avgRating: z.number().optional() }),
+    items: z
+      .object({
+        recent: z.array(z.string()).meta({ description: 'Items viewed, carted, bought or reviewed, newest first (at most 20)' }),
+        bought: z.array(z.string()).meta({ description: 'Items bought in the last 90 days, newest first' }),
+      })
+      .meta({ description: "The shopper's own items, which recommendations start from and never repeat when bought" }),
     lifecycle: z.object({
       stage: z.enum(LIFECYCLE_STAGES),
       daysSinceLastSeen: z.number().int().optional(),
@@ -170,6 +176,7 @@ export const PROFILE_EXAMPLE: PublicProfileShape = {
     preferredPriceBand: '50-100',
   },
   reviews: { count: 0 },
+  items: { recent: ['sku-123'], bought: ['sku-123'] },
   lifecycle: { stage: 'new', daysSinceLastSeen: 0 },
   updatedAt: '2026-11-23T10:05:01.120Z',
   derivedAt: '2026-11-23T10:05:01.120Z',

@@ -5,6 +5,8 @@ import { LogisticModelSchema, type LogisticModel } from '../mining/propensity';
 import { RfmModelSchema, type RfmModel } from '../mining/rfm';
 import { RiskModelSchema, type RiskModel } from '../mining/risk';
 import { RulesModelSchema } from '../mining/rules';
+import { ContentStateSchema, type ContentState } from '../recommend/content';
+import { CollaborativeStateSchema, type CollaborativeState } from './collaborative';
 import { toIssues } from '../validation';
 import { MODEL_KINDS, type ModelKind } from './kinds';
 
@@ -25,7 +27,7 @@ export const ModelTrainingSchema = z
     /** Rows the model was fitted on (profiles, or baskets for rules). */
     rows: z.number().int().nonnegative(),
     /** Where the rows came from. */
-    source: z.enum(['profiles', 'events']),
+    source: z.enum(['profiles', 'events', 'items']),
     /** The instant the training data was read as of. */
     asOf: at(),
     /** The event-time window the rows cover, when the kind reads events. */
@@ -78,6 +80,8 @@ export interface ModelStates {
   churn: LogisticModel;
   risk: RiskModel;
   rules: RulesState;
+  content: ContentState;
+  collaborative: CollaborativeState;
 }
 
 const STATE_SCHEMAS: { readonly [K in ModelKind]: z.ZodType<ModelStates[K]> } = {
@@ -87,6 +91,8 @@ const STATE_SCHEMAS: { readonly [K in ModelKind]: z.ZodType<ModelStates[K]> } = 
   churn: LogisticModelSchema,
   risk: RiskModelSchema,
   rules: RulesStateSchema,
+  content: ContentStateSchema,
+  collaborative: CollaborativeStateSchema,
 };
 
 /** A stored model's fitted state, checked against its kind's schema; a ValidationError names what is wrong. */

@@ -5,3 +5,4 @@ export * from './scores';
 export * from './scoring';
 export * from './jobs';
 export * from './cluster-features';
+export * from './collaborative';

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { RiskOptionsSchema } from '../mining/risk';
+import { AlsParametersSchema } from '../mining/als';
+import { CooccurrenceParametersSchema } from '../mining/cooccurrence';
 import { RuleMiningOptionsSchema } from '../mining/rules';
+import { ContentParametersSchema } from '../recommend/content';
+import { CONTENT_VECTOR_DIMS } from '../recommend/vectors';
+import { DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES } from './collaborative';
 import { MODEL_KINDS, SCORED_MODEL_KINDS, type ModelKind } from './kinds';
 
 /**
@@ -46,6 +51,22 @@ export const TRAIN_PARAMETERS = {
     maxItemsetSize: z.number().int().min(2).max(6).default(3),
     maxRules: z.number().int().min(1).max(100_000).default(5000),
   }),
+  /** Fitted on the whole catalogue; `dims` must match the items mapping's `content` vector. */
+  content: ContentParametersSchema.refine((p) => p.dims === CONTENT_VECTOR_DIMS, {
+    message: `must be ${CONTENT_VECTOR_DIMS}, the dimension of the items index's content vector`,
+    path: ['dims'],
+  }),
+  collaborative: z.strictObject({
+    /** Only interactions within this many days before training count. */
+    windowDays: z.number().int().min(1).max(3650).default(365),
+    weights: z
+      .strictObject(Object.fromEntries(INTERACTION_TYPES.map((t) => [t, z.number().min(0).max(100).default(DEFAULT_INTERACTION_WEIGHTS[t])])) as {
+        [T in (typeof INTERACTION_TYPES)[number]]: z.ZodDefault<z.ZodNumber>;
+      })
+      .default(DEFAULT_INTERACTION_WEIGHTS),
+    als: AlsParametersSchema.default(AlsParametersSchema.parse({})),
+    cooccurrence: CooccurrenceParametersSchema.default(CooccurrenceParametersSchema.parse({})),
+  }),
 } satisfies Record<ModelKind, z.ZodType>;
 
 export type TrainParameters<K extends ModelKind> = z.output<(typeof TRAIN_PARAMETERS)[K]>;
@@ -76,6 +97,9 @@ export type ModelTrainJob = z.infer<typeof ModelTrainJobSchema>;
 
 export const ModelRescoreJobSchema = z.strictObject({ kind: z.enum(SCORED_MODEL_KINDS), version: z.number().int().positive() });
 export type ModelRescoreJob = z.infer<typeof ModelRescoreJobSchema>;
+
+export const ItemVectorizeJobSchema = z.strictObject({ version: z.number().int().positive() });
+export type ItemVectorizeJob = z.infer<typeof ItemVectorizeJobSchema>;
 
 /** What a training job reports while it runs. */
 export const ModelTrainProgressSchema = z.object({

@@ -6,7 +6,11 @@
 export const SCORED_MODEL_KINDS = ['rfm', 'clusters', 'purchase', 'churn', 'risk'] as const;
 export type ScoredModelKind = (typeof SCORED_MODEL_KINDS)[number];
 
-export const MODEL_KINDS = [...SCORED_MODEL_KINDS, 'rules'] as const;
+/** Served by the query service: association rules, and the two recommendation models. */
+export const SERVED_MODEL_KINDS = ['rules', 'content', 'collaborative'] as const;
+export type ServedModelKind = (typeof SERVED_MODEL_KINDS)[number];
+
+export const MODEL_KINDS = [...SCORED_MODEL_KINDS, ...SERVED_MODEL_KINDS] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** What each kind is, for the API document and the CLI. */
@@ -17,6 +21,8 @@ export const MODEL_KIND_DESCRIPTIONS: Readonly<Record<ModelKind, string>> = {
   churn: 'Logistic regression: will an active profile show no activity in the next 30 days',
   risk: 'Population thresholds of abuse signals (review bursts, copy-paste reviews, order velocity...) and an anomaly reference',
   rules: 'FP-Growth association rules over purchase baskets, at item and category level',
+  content: 'TF-IDF over item title, description, category path, brand, tags and price band, randomly projected: item content vectors',
+  collaborative: 'Implicit-feedback ALS factors for users and items, and item co-occurrence neighbours, from weighted interactions',
 };
 
 export function isModelKind(value: string): value is ModelKind {

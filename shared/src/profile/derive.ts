@@ -5,9 +5,9 @@ import { BEHAVIOUR_TYPES, type BehaviourType } from '../events';
 import { own } from '../own';
 import { consentOf } from './consent';
 import { decayedValue } from './decay';
-import { WINDOWS_DAYS, type ProfileOptions } from './options';
+import { RETAINED_DAYS, WINDOWS_DAYS, type ProfileOptions } from './options';
 import { DAY_MS, dayKey, daysBetween, startOfDay } from './time';
-import type { Consents, Interest, LifecycleStage, ProfileDoc, ProfileState, WindowCounts } from './types';
+import type { Consents, Interest, ItemTrace, LifecycleStage, ProfileDoc, ProfileState, WindowCounts } from './types';
 
 const AGE_BANDS: [below: number, band: string][] = [
   [18, 'under-18'],
@@ -155,6 +155,7 @@ export function deriveProfile(
       count: saturate(state.reviews.count),
       avgRating: state.reviews.count === 0 ? undefined : round(state.reviews.ratingSum / state.reviews.count, 3),
     },
+    items: ownItems(state, nowMs),
     lifecycle: {
       stage: lifecycleStage(state.firstSeen, state.lastSeen, nowMs),
       daysSinceLastSeen: state.lastSeen === undefined ? undefined : daysBetween(state.lastSeen, nowMs),
@@ -162,6 +163,23 @@ export function deriveProfile(
     updatedAt: new Date(updatedAtMs).toISOString(),
     derivedAt: new Date(nowMs).toISOString(),
     state,
+  };
+}
+
+/** Item ids exposed as `items.recent`. */
+export const RECENT_ITEMS = 20;
+
+function ownItems(state: ProfileState, nowMs: number): ProfileDoc['items'] {
+  const entries = Object.entries(state.items ?? {});
+  const newestFirst = (at: (t: ItemTrace) => number) => (a: [string, ItemTrace], b: [string, ItemTrace]) =>
+    at(b[1]) - at(a[1]) || (a[0] < b[0] ? -1 : 1);
+  const since = startOfDay(nowMs) - (RETAINED_DAYS - 1) * DAY_MS;
+  return {
+    recent: [...entries].sort(newestFirst((t) => t[2])).slice(0, RECENT_ITEMS).map(([id]) => id),
+    bought: entries
+      .filter(([, t]) => t[3] >= since)
+      .sort(newestFirst((t) => t[3]))
+      .map(([id]) => id),
   };
 }
 

@@ -6,7 +6,7 @@ import { recordConsent, upgradeConsent } from './consent';
 import { addDecayed, decayedValue } from './decay';
 import { priceBandOf, RETAINED_DAYS, type ProfileOptions } from './options';
 import { DAY_MS, dayKey, parseTimestamp, startOfDay } from './time';
-import type { ProfileState, Register, ReviewText } from './types';
+import type { ItemTrace, ProfileState, Register, ReviewText, ShownTrace } from './types';
 
 /** Review text fingerprints kept per profile: the newest by event time. */
 export const REVIEW_TEXTS_KEPT = 50;
@@ -24,6 +24,10 @@ export function reviewFingerprint(text: string): string | undefined {
     .trim();
   return normalized === '' ? undefined : sha256Hex(normalized).slice(0, 16);
 }
+
+/** Items kept in the state per user, and recommended items remembered as shown. */
+export const ITEMS_KEPT = 50;
+export const SHOWN_KEPT = 50;
 
 /** Affinity weight per interaction; reviews use `rating - 3` (a 1-star review lowers interest). */
 const AFFINITY_WEIGHT: Record<Exclude<BehaviourType, 'search' | 'review'>, number> = {
@@ -102,6 +106,10 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
     applyAttributes(state, event.attributes, at, event.receivedAt, event.eventId);
     return;
   }
+  if (event.type === 'recommendation_impression' || event.type === 'recommendation_click') {
+    applyFeedback(state, event.type, event.itemId, at);
+    return;
+  }
   const type = event.type;
   state.lifetime[type] = (state.lifetime[type] ?? 0) + 1;
   state.firstSeen = state.firstSeen === undefined ? at : Math.min(state.firstSeen, at);
@@ -117,13 +125,23 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
     if (brand) setOwn(state.brands, brand, addDecayed(own(state.brands, brand), weight, at, options.halfLifeDays));
   };
 
+  const item = (itemId: string | undefined, weight: number, bought = false): void => {
+    if (itemId === undefined) return;
+    const items = (state.items ??= {});
+    const trace = own(items, itemId);
+    const [score, asOf] = addDecayed(trace === undefined ? undefined : [trace[0], trace[1]], weight, at, options.halfLifeDays);
+    setOwn(items, itemId, [score, asOf, Math.max(trace?.[2] ?? 0, at), bought ? Math.max(trace?.[3] ?? 0, at) : (trace?.[3] ?? 0)] satisfies ItemTrace);
+  };
+
   switch (event.type) {
     case 'page_view':
     case 'add_to_cart':
     case 'remove_from_cart':
       interest(AFFINITY_WEIGHT[event.type], event.category, event.brand);
+      item(event.itemId, AFFINITY_WEIGHT[event.type]);
       break;
     case 'review': {
+      item(event.itemId, event.rating - 3);
       const r = state.reviews;
       r.count++;
       r.ratingSum += event.rating;
@@ -163,10 +181,22 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
         const band = priceBandOf(line.unitPrice, options.priceBands);
         o.priceBands[band] = (o.priceBands[band] ?? 0) + line.quantity;
         interest(AFFINITY_WEIGHT.purchase, line.category, line.brand);
+        item(line.itemId, AFFINITY_WEIGHT.purchase, true);
       }
       break;
     }
   }
+}
+
+/** An impression counts the item as shown; a click marks it (the page view the shop sends after it adds the interest). */
+function applyFeedback(state: ProfileState, type: 'recommendation_impression' | 'recommendation_click', itemId: string, at: number): void {
+  const shown = (state.shown ??= {});
+  const [count, lastAt, clickedAt] = own(shown, itemId) ?? [0, 0, 0];
+  setOwn(
+    shown,
+    itemId,
+    (type === 'recommendation_impression' ? [count + 1, Math.max(lastAt, at), clickedAt] : [count, lastAt, Math.max(clickedAt, at)]) satisfies ShownTrace,
+  );
 }
 
 function applyAttributes(state: ProfileState, attributes: UserAttributesInput, at: number, receivedAt: number, eventId: string): void {
@@ -197,15 +227,26 @@ function pruneState(state: ProfileState, nowMs: number, options: ProfileOptions)
   for (const [id, receivedAt] of Object.entries(state.seen)) if (receivedAt < horizon) delete state.seen[id];
   state.categories = strongest(state.categories, nowMs, options);
   state.brands = strongest(state.brands, nowMs, options);
-  if (state.reviews.texts !== undefined) state.reviews.texts = newestTexts(state.reviews.texts);
+  if (state.reviews.texts !== undefined) state.reviews.texts = newest(state.reviews.texts, REVIEW_TEXTS_KEPT, (t) => t[1]);
+  if (state.items !== undefined) state.items = keptItems(state.items, nowMs);
+  if (state.shown !== undefined) state.shown = newest(state.shown, SHOWN_KEPT, (t) => Math.max(t[1], t[2]));
 }
 
-/** The REVIEW_TEXTS_KEPT fingerprints with the newest reviews (fingerprint breaks ties). */
-function newestTexts(texts: Record<string, ReviewText>): Record<string, ReviewText> {
-  const entries = Object.entries(texts);
-  if (entries.length <= REVIEW_TEXTS_KEPT) return texts;
-  entries.sort(([ka, a], [kb, b]) => b[1] - a[1] || (ka < kb ? -1 : 1));
-  return Object.fromEntries(entries.slice(0, REVIEW_TEXTS_KEPT));
+/** The ITEMS_KEPT items to remember: purchases within RETAINED_DAYS first (they must never be re-recommended), then the newest. */
+/** Above any epoch ms, and exact when added to one (below 2^53). */
+const BOUGHT_FIRST = 1e15;
+
+function keptItems(items: Record<string, ItemTrace>, nowMs: number): Record<string, ItemTrace> {
+  const recentPurchase = startOfDay(nowMs) - (RETAINED_DAYS - 1) * DAY_MS;
+  return newest(items, ITEMS_KEPT, (t) => (t[3] >= recentPurchase ? BOUGHT_FIRST : 0) + t[2]);
+}
+
+/** The `kept` entries with the largest `rank` (key in code-unit order breaks ties); the same object when nothing is dropped. */
+function newest<T>(entries: Record<string, T>, kept: number, rank: (value: T) => number): Record<string, T> {
+  const list = Object.entries(entries);
+  if (list.length <= kept) return entries;
+  list.sort(([ka, a], [kb, b]) => rank(b) - rank(a) || (ka < kb ? -1 : 1));
+  return Object.fromEntries(list.slice(0, kept));
 }
 
 function strongest(scores: ProfileState['categories'], nowMs: number, options: ProfileOptions): ProfileState['categories'] {

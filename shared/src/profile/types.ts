@@ -36,6 +36,15 @@ export type RatingCounts = [stars1: number, stars2: number, stars3: number, star
 export type ReviewText = [count: number, lastAtMs: number];
 
 /**
+ * One item of the user's own history: decayed interest (score as of `asOf`, by the interest half-life), the newest
+ * interaction and the newest purchase (epoch ms; 0 = never bought).
+ */
+export type ItemTrace = [score: number, asOf: number, lastAt: number, boughtAt: number];
+
+/** A recommended item the shop showed the user: how many times, the newest impression and the newest click (0 = never). */
+export type ShownTrace = [count: number, lastAt: number, clickedAt: number];
+
+/**
  * Everything the fold needs to go on: stored with the profile, not indexed.
  * Every indexed field is derived from this state and "now", so time can move without events.
  */
@@ -81,6 +90,13 @@ export interface ProfileState {
      */
     texts?: Record<string, ReviewText>;
   };
+  /**
+   * Items the user viewed, carted, bought or reviewed, by item id (user input: `own`/`setOwn`): the ITEMS_KEPT
+   * newest, purchases within RETAINED_DAYS first. Absent in profiles folded before it existed.
+   */
+  items?: Record<string, ItemTrace>;
+  /** Recommended items shown to the user, by item id (user input): the SHOWN_KEPT newest impressions. */
+  shown?: Record<string, ShownTrace>;
   /** Applied event ids with their receive time, within the dedup horizon (user input: `own`/`setOwn`). */
   seen: Record<string, number>;
   maxReceivedAt: number;
@@ -153,6 +169,13 @@ export interface ProfileDoc extends ProfileScores {
     preferredPriceBand?: string;
   };
   reviews: { count: number; avgRating?: number };
+  /** The user's own items, for recommendations and segments. */
+  items: {
+    /** Up to RECENT_ITEMS item ids, newest interaction first. */
+    recent: string[];
+    /** Items bought within RETAINED_DAYS, newest first. */
+    bought: string[];
+  };
   lifecycle: { stage: LifecycleStage; daysSinceLastSeen?: number };
   /** When the fold last applied events. */
   updatedAt: string;

@@ -1,6 +1,7 @@
 import type { Handlers } from '../handler';
 import { exportRun } from './export-run';
 import { exportSweep } from './export-sweep';
+import { itemVectorize } from './item-vectorize';
 import { modelRescore } from './model-rescore';
 import { modelRetrain } from './model-retrain';
 import { modelTrain } from './model-train';
@@ -24,5 +25,6 @@ export const handlers = {
   exportSweep: { run: exportSweep, every: (config) => config.EXPORT_SWEEP_EVERY_MS, schedulerId: 'export-sweep' },
   modelTrain: { run: modelTrain },
   modelRescore: { run: modelRescore },
+  itemVectorize: { run: itemVectorize },
   modelRetrain: { run: modelRetrain, every: (config) => config.MODEL_TRAIN_EVERY_MS },
 } satisfies Handlers;

@@ -40,7 +40,7 @@ export const modelRescore: Handler<'modelRescore'> = async ({ data, job, deps })
       query,
       pageSize: deps.config.MODEL_PAGE_SIZE,
       logger: deps.logger,
-      nowMs: Date.now(),
+      nowMs: deps.now(),
       onProgress: (r) => job.updateProgress({ pass: report.passes, rescored: report.rescored + r.refreshed, scanned: r.scanned }),
     });
     report.rescored += pass.refreshed;

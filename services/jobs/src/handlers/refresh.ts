@@ -111,7 +111,7 @@ export const refresh: Handler<'refresh'> = async ({ job, deps }) => {
     scoring: deps.scoring,
     pageSize: deps.config.REFRESH_PAGE_SIZE,
     logger: deps.logger,
-    nowMs: started,
+    nowMs: deps.now(),
     onProgress: (r) => job.updateProgress({ ...r }),
   });
   deps.metrics.refreshed.inc(report.refreshed);

@@ -31,7 +31,7 @@ export const retention: Handler<'retention'> = async ({ deps }) => {
     es: deps.es,
     prefix: deps.config.PORTRAIT_PREFIX,
     retentionDays: deps.config.EVENTS_RETENTION_DAYS,
-    nowMs: Date.now(),
+    nowMs: deps.now(),
   });
   if (deleted.length > 0) deps.logger.info({ deleted }, 'expired event indices deleted');
   return { deleted };

@@ -13,6 +13,8 @@ import {
 import type { JobsDeps } from '../handler';
 import type { Trainer } from './context';
 import { trainClustersModel } from './train-clusters';
+import { trainCollaborative } from './train-collaborative';
+import { trainContent } from './train-content';
 import { trainPropensity } from './train-propensity';
 import { trainRfm } from './train-rfm';
 import { trainRisk } from './train-risk';
@@ -25,6 +27,8 @@ const TRAINERS: { [K in ModelKind]: Trainer<K> } = {
   churn: trainPropensity('churn'),
   risk: trainRisk,
   rules: trainRules,
+  content: trainContent,
+  collaborative: trainCollaborative,
 };
 
 export interface TrainResult {
@@ -42,7 +46,8 @@ export async function runTraining(
   deps: JobsDeps,
   progress: (p: ModelTrainProgress) => Promise<void>,
 ): Promise<TrainResult> {
-  const started = Date.now();
+  const started = deps.now();
+  const startedReal = Date.now();
   try {
     const parameters = parseOrThrow(TRAIN_PARAMETERS[request.kind], request.parameters, `${request.kind} training parameters`, [
       'parameters',
@@ -54,12 +59,12 @@ export async function runTraining(
       ...trained,
       kind: request.kind,
       parameters: { ...parameters, seed: request.seed },
-      training: { ...trained.training, seed: request.seed, asOf: new Date(started).toISOString(), durationMs: Date.now() - started },
+      training: { ...trained.training, seed: request.seed, asOf: new Date(started).toISOString(), durationMs: Date.now() - startedReal },
     };
-    const doc = await deps.models.save(draft, Date.now());
+    const doc = await deps.models.save(draft, deps.now());
     deps.logger.info({ modelId: doc.modelId, rows: doc.training.rows, ms: doc.training.durationMs }, 'model trained');
     const promotion = request.promote
-      ? await promoteAndRescore(deps.models, deps.queues.models, doc.kind, doc.version, Date.now())
+      ? await promoteAndRescore(deps.models, deps.queues.models, doc.kind, doc.version, deps.now())
       : undefined;
     await progress({ phase: 'done', rows: trained.training.rows });
     const { modelId, kind, version, quality, training } = doc;
