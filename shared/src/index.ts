@@ -28,3 +28,5 @@ export * from './mining/wa-churn';
 export * from './mining/clusters';
 export * from './models';
 export * from './mining/risk';
+export * from './recommend/strategies';
+export * from './recommend/metrics';
