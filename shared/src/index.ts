@@ -30,3 +30,4 @@ export * from './models';
 export * from './mining/risk';
 export * from './recommend/strategies';
 export * from './recommend/metrics';
+export * from './recommend/blend';
