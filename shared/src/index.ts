@@ -28,4 +28,7 @@ export * from './mining/wa-churn';
 export * from './mining/clusters';
 export * from './models';
 export * from './mining/risk';
+export * from './recommend/strategies';
+export * from './recommend/metrics';
+export * from './recommend/blend';
 export * from './recommend/vectors';
