@@ -88,7 +88,13 @@ export function syntheticEvaluation(seed: number, users = 3000, items = 600, eve
 export function scotchEvaluation(seed: number): EvaluationData {
   const [header, ...rows] = parse(readFileSync(path.join(DATA, 'scotch_baskets.csv'))) as string[][];
   const brands = header!;
-  const items = brands.map((brand) => ({ itemId: brand, title: brand.replace(/\./g, ' '), category: ['Spirits', 'Scotch whisky'], brand: brand.slice(0, 100), price: 30 }));
+  const items = brands.map((brand) => ({
+    itemId: brand,
+    title: brand.replace(/\./g, ' '),
+    category: ['Spirits', 'Scotch whisky'],
+    brand: brand.slice(0, 100),
+    price: 30,
+  }));
   const events: Record<string, unknown>[] = [];
   const relevant = new Map<string, Set<string>>();
   const split = EPOCH + 30 * DAY;
@@ -103,7 +109,15 @@ export function scotchEvaluation(seed: number): EvaluationData {
       .filter((b) => b !== held)
       .forEach((brand, n) => events.push(purchase(userId, brand, split - (basket.length - n) * DAY, `scotch-${r}-${n}`, 30)));
   });
-  return { name: 'scotch', split: 'leave one brand out per respondent with 2+ brands', items, events, relevant, clockMs: split + 60_000, boughtDays: 365 };
+  return {
+    name: 'scotch',
+    split: 'leave one brand out per respondent with 2+ brands',
+    items,
+    events,
+    relevant,
+    clockMs: split + 60_000,
+    boughtDays: 365,
+  };
 }
 
 const MARGARINE = ['Pk_Stk', 'BB_Stk', 'Fl_Stk', 'Hse_Stk', 'Gen_Stk', 'Imp_Stk', 'SS_Tub', 'Pk_Tub', 'Fl_Tub', 'Hse_Tub'];
@@ -137,16 +151,34 @@ export function margarineEvaluation(): EvaluationData {
     if (purchases.length < 2) continue;
     const last = purchases[purchases.length - 1]!;
     relevant.set(userId, new Set([`margarine-${last.product}`]));
-    purchases.slice(0, -1).forEach((p, n) => events.push(purchase(userId, `margarine-${p.product}`, split - (purchases.length - n) * 7 * DAY, `mg-${hhid}-${n}`, p.price)));
+    purchases
+      .slice(0, -1)
+      .forEach((p, n) =>
+        events.push(purchase(userId, `margarine-${p.product}`, split - (purchases.length - n) * 7 * DAY, `mg-${hhid}-${n}`, p.price)),
+      );
   }
-  return { name: 'margarine', split: 'leave the last purchase out per household (bought window 1 day: repeats count)', items, events, relevant, clockMs: split + 60_000, boughtDays: 1 };
+  return {
+    name: 'margarine',
+    split: 'leave the last purchase out per household (bought window 1 day: repeats count)',
+    items,
+    events,
+    relevant,
+    clockMs: split + 60_000,
+    boughtDays: 1,
+  };
 }
+
+const present = <T>(value: T | undefined): T[] => (value === undefined ? [] : [value]);
 
 /** Interactions from a CSV file (and a catalogue): each user's latest interaction is held out when it is new to them. */
 export function csvEvaluation(interactionsFile: string, itemsFile: string | undefined): EvaluationData {
-  const items = itemsFile ? readCsv(readFileSync(itemsFile, 'utf8')).flatMap((row, i) => catalogueItem(row, i + 2).value ?? []) : [];
+  const items: Record<string, unknown>[] = itemsFile
+    ? readCsv(readFileSync(itemsFile, 'utf8')).flatMap((row, i) => present(catalogueItem(row, i + 2).value))
+    : [];
   const prices = new Map(items.map((i) => [i.itemId as string, i.price as number]));
-  const all = readCsv(readFileSync(interactionsFile, 'utf8')).flatMap((row, i) => interactionEvent(row, i + 2, prices).value ?? []);
+  const all: Record<string, any>[] = readCsv(readFileSync(interactionsFile, 'utf8')).flatMap((row, i) =>
+    present(interactionEvent(row, i + 2, prices).value),
+  );
   const itemOf = (e: Record<string, any>): string => (e.type === 'purchase' ? e.order.lines[0].itemId : e.itemId);
   if (items.length === 0) {
     for (const id of new Set(all.map(itemOf))) items.push({ itemId: id, title: id, category: ['Uncategorized'], price: 0 });
@@ -166,5 +198,13 @@ export function csvEvaluation(interactionsFile: string, itemsFile: string | unde
     } else events.push(...list);
   }
   for (const e of events) latest = Math.max(latest, Date.parse(e.timestamp as string));
-  return { name: path.basename(interactionsFile), split: 'leave the latest interaction out per user when it is new to them', items, events, relevant, clockMs: latest + 60_000, boughtDays: 365 };
+  return {
+    name: path.basename(interactionsFile),
+    split: 'leave the latest interaction out per user when it is new to them',
+    items,
+    events,
+    relevant,
+    clockMs: latest + 60_000,
+    boughtDays: 365,
+  };
 }

@@ -83,7 +83,12 @@ async function main(): Promise<void> {
   const maxUsers = Number(values.users);
   const data = dataOf(values.data!, values.items, Number(values.seed));
   const infra = connectInfra();
-  const prefix = newPrefix(`eval-${data.name.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 12)}`);
+  const prefix = newPrefix(
+    `eval-${data.name
+      .replace(/[^a-z0-9]/gi, '')
+      .toLowerCase()
+      .slice(0, 12)}`,
+  );
   const env = serviceEnv(prefix, {
     PORTRAIT_CLOCK: new Date(data.clockMs).toISOString(),
     INGEST_MAX_EVENT_AGE_DAYS: '36500',
@@ -96,7 +101,9 @@ async function main(): Promise<void> {
   });
   const services: RunningService[] = [];
   try {
-    progress(`${data.name}: ${data.items.length} items, ${data.events.length} interactions, ${data.relevant.size} users with a held-out item; clock ${env.PORTRAIT_CLOCK}`);
+    progress(
+      `${data.name}: ${data.items.length} items, ${data.events.length} interactions, ${data.relevant.size} users with a held-out item; clock ${env.PORTRAIT_CLOCK}`,
+    );
     for (const name of ['ingest', 'indexer', 'jobs', 'query'] as const) services.push(await startService(name, env, 'process'));
     const [ingest, , , query] = services.map((s) => s.url);
     await sendItems(ingest!, data.items);
@@ -110,7 +117,11 @@ async function main(): Promise<void> {
     const models: Record<string, unknown> = {};
     for (const { kind, parameters } of MODELS) {
       progress(`training ${kind}`);
-      const started = await json(`${query}/v1/models/${kind}/train`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ promote: true, parameters }) });
+      const started = await json(`${query}/v1/models/${kind}/train`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ promote: true, parameters }),
+      });
       const status = await until(`${kind} training`, async () => {
         const s = await json(`${query}${started.statusUrl}`);
         return ['completed', 'failed'].includes(s.state) ? s : undefined;
@@ -124,7 +135,9 @@ async function main(): Promise<void> {
     }
     await until('every item vectorized', async () => {
       await infra.es.indices.refresh({ index: `${prefix}-items` });
-      const missing = (await infra.es.count({ index: `${prefix}-items`, query: { bool: { must_not: [{ exists: { field: 'contentModel' } }] } } })).count;
+      const missing = (
+        await infra.es.count({ index: `${prefix}-items`, query: { bool: { must_not: [{ exists: { field: 'contentModel' } }] } } })
+      ).count;
       return missing === 0 ? true : undefined;
     });
     const users = [...data.relevant.keys()].sort().slice(0, maxUsers);

@@ -29,8 +29,15 @@ function read(file: string): string {
 function valid<T>(file: string, rows: MappedRow<T>[], skip: boolean): T[] {
   const bad = rows.filter((r) => r.error !== undefined);
   if (bad.length > 0) {
-    const lines = bad.slice(0, 10).map((r) => `\n  line ${r.line}: ${r.error}`).join('');
-    if (!skip) throw new CliError(`${bad.length} rows of ${file} cannot be imported:${lines}\nfix them, or pass --skip-invalid to import the rest`, 2);
+    const lines = bad
+      .slice(0, 10)
+      .map((r) => `\n  line ${r.line}: ${r.error}`)
+      .join('');
+    if (!skip)
+      throw new CliError(
+        `${bad.length} rows of ${file} cannot be imported:${lines}\nfix them, or pass --skip-invalid to import the rest`,
+        2,
+      );
     process.stderr.write(`skipping ${bad.length} invalid rows of ${file}:${lines}\n`);
   }
   return rows.flatMap((r) => (r.value === undefined ? [] : [r.value]));
@@ -40,7 +47,13 @@ runCli('import', async (argv) => {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { items: { type: 'string' }, 'ingest-url': { type: 'string' }, batch: { type: 'string', default: '500' }, 'skip-invalid': { type: 'boolean', default: false }, help: { type: 'boolean' } },
+    options: {
+      items: { type: 'string' },
+      'ingest-url': { type: 'string' },
+      batch: { type: 'string', default: '500' },
+      'skip-invalid': { type: 'boolean', default: false },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -55,16 +68,26 @@ runCli('import', async (argv) => {
 
   const prices = new Map<string, number>();
   if (values.items) {
-    const items = valid(values.items, readCsv(read(values.items)).map((row, i) => catalogueItem(row, i + 2)), skip);
+    const items = valid(
+      values.items,
+      readCsv(read(values.items)).map((row, i) => catalogueItem(row, i + 2)),
+      skip,
+    );
     for (const item of items) prices.set(item.itemId as string, item.price as number);
     process.stderr.write(`catalogue: ${await sendItems(ingestUrl, items)} items\n`);
   }
-  const events = valid(file, readCsv(read(file)).map((row, i) => interactionEvent(row, i + 2, prices)), skip);
+  const events = valid(
+    file,
+    readCsv(read(file)).map((row, i) => interactionEvent(row, i + 2, prices)),
+    skip,
+  );
   const report = await sendEvents(ingestUrl, 'interactions', events, batch);
   process.stderr.write(`interactions: ${report.accepted} accepted, ${report.duplicate} already there, ${report.rejected} refused\n`);
   if (report.rejected > 0) {
     process.stderr.write(`first refusals: ${JSON.stringify(report.rejections)}\n`);
-    process.stderr.write('old timestamps need the services started with PORTRAIT_CLOCK after them and INGEST_MAX_EVENT_AGE_DAYS covering them\n');
+    process.stderr.write(
+      'old timestamps need the services started with PORTRAIT_CLOCK after them and INGEST_MAX_EVENT_AGE_DAYS covering them\n',
+    );
     return 1;
   }
   return 0;

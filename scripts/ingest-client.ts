@@ -6,10 +6,16 @@ export async function postIngest(ingestUrl: string, pathname: string, body: unkn
   for (let attempt = 0; ; attempt++) {
     let res: Response;
     try {
-      res = await fetch(`${ingestUrl}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      res = await fetch(`${ingestUrl}${pathname}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     } catch (error) {
       const code = (error as { cause?: { code?: string } }).cause?.code;
-      throw new CliError(`the ingest service is not reachable at ${ingestUrl}${code ? ` (${code})` : ''}: start it with \`npm start\`, or point --ingest-url at it`);
+      throw new CliError(
+        `the ingest service is not reachable at ${ingestUrl}${code ? ` (${code})` : ''}: start it with \`npm start\`, or point --ingest-url at it`,
+      );
     }
     if (res.status === 429 || res.status === 503) {
       if (attempt > 120) throw new CliError(`${pathname}: still ${res.status} after ${attempt} tries; is the indexer running?`);
@@ -33,7 +39,13 @@ export interface SendReport {
 /** Sends events in batches through `POST /v1/events/batch`, with a progress bar on stderr. */
 export async function sendEvents(ingestUrl: string, label: string, events: readonly unknown[], batch = 500): Promise<SendReport> {
   const bar = new SingleBar(
-    { format: `  ${label} [{bar}] {value}/{total} events`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000, stream: process.stderr },
+    {
+      format: `  ${label} [{bar}] {value}/{total} events`,
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 2000,
+      stream: process.stderr,
+    },
     Presets.shades_classic,
   );
   bar.start(events.length, 0);
@@ -45,7 +57,8 @@ export async function sendEvents(ingestUrl: string, label: string, events: reado
       report.accepted += res.accepted;
       report.duplicate += res.duplicate;
       report.rejected += res.rejected;
-      for (const r of res.results ?? []) if (r.status === 'rejected' && report.rejections.length < 5) report.rejections.push({ eventId: r.eventId, issues: r.issues });
+      for (const r of res.results ?? [])
+        if (r.status === 'rejected' && report.rejections.length < 5) report.rejections.push({ eventId: r.eventId, issues: r.issues });
       bar.increment(slice.length);
     }
   } finally {

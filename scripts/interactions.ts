@@ -24,7 +24,12 @@ const key = (name: string) => name.toLowerCase().replace(/[_\s-]/g, '');
 
 /** Rows of a CSV text keyed by normalized header names. */
 export function readCsv(text: string): Row[] {
-  const records = parse(text, { columns: (header: string[]) => header.map(key), skip_empty_lines: true, trim: true, relax_column_count: true }) as Row[];
+  const records = parse(text, {
+    columns: (header: string[]) => header.map(key),
+    skip_empty_lines: true,
+    trim: true,
+    relax_column_count: true,
+  }) as Row[];
   return records;
 }
 
@@ -61,7 +66,11 @@ const TYPES: Record<string, 'page_view' | 'add_to_cart' | 'purchase' | 'review'>
 const eventId = (parts: readonly unknown[]) => `imp-${createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 24)}`;
 
 /** One interaction row as an ingest event; the id is a digest of the row, so importing twice changes nothing. */
-export function interactionEvent(row: Row, line: number, prices: ReadonlyMap<string, number> = new Map()): MappedRow<Record<string, unknown>> {
+export function interactionEvent(
+  row: Row,
+  line: number,
+  prices: ReadonlyMap<string, number> = new Map(),
+): MappedRow<Record<string, unknown>> {
   const userId = field(row, 'user', 'userid', 'customer', 'customerid', 'hhid');
   const itemId = field(row, 'item', 'itemid', 'product', 'productid', 'sku');
   const time = field(row, 'timestamp', 'time', 'date', 'datetime');
@@ -84,20 +93,28 @@ export function interactionEvent(row: Row, line: number, prices: ReadonlyMap<str
       return { line, value: { ...common, type, itemId, quantity: quantityOf(row) } };
     case 'review': {
       const rating = Number(ratingText);
-      if (!Number.isInteger(rating) || rating < 1 || rating > 5) return { line, error: `rating ${JSON.stringify(ratingText)} must be a whole number from 1 to 5` };
+      if (!Number.isInteger(rating) || rating < 1 || rating > 5)
+        return { line, error: `rating ${JSON.stringify(ratingText)} must be a whole number from 1 to 5` };
       return { line, value: { ...common, type, itemId, rating } };
     }
     case 'purchase': {
       const quantity = quantityOf(row);
       const priceText = field(row, 'price', 'unitprice', 'amount');
       const unitPrice = priceText === undefined ? (prices.get(itemId) ?? 0) : Number(priceText);
-      if (!Number.isFinite(unitPrice) || unitPrice < 0) return { line, error: `price ${JSON.stringify(priceText)} is not a non-negative number` };
+      if (!Number.isFinite(unitPrice) || unitPrice < 0)
+        return { line, error: `price ${JSON.stringify(priceText)} is not a non-negative number` };
       return {
         line,
         value: {
           ...common,
           type,
-          order: { orderId: id, amount: Math.round(unitPrice * quantity * 100) / 100, currency: 'EUR', paymentMethod: 'imported', lines: [{ itemId, quantity, unitPrice }] },
+          order: {
+            orderId: id,
+            amount: Math.round(unitPrice * quantity * 100) / 100,
+            currency: 'EUR',
+            paymentMethod: 'imported',
+            lines: [{ itemId, quantity, unitPrice }],
+          },
         },
       };
     }
@@ -118,7 +135,8 @@ export function catalogueItem(row: Row, line: number): MappedRow<Record<string, 
     .filter((c) => c !== '')
     .slice(0, 6);
   const price = Number(field(row, 'price') ?? 0);
-  if (!Number.isFinite(price) || price < 0) return { line, error: `price ${JSON.stringify(field(row, 'price'))} is not a non-negative number` };
+  if (!Number.isFinite(price) || price < 0)
+    return { line, error: `price ${JSON.stringify(field(row, 'price'))} is not a non-negative number` };
   const tags = (field(row, 'tags') ?? '')
     .split('|')
     .map((t) => t.trim())

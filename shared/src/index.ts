@@ -32,3 +32,4 @@ export * from './recommend/strategies';
 export * from './recommend/metrics';
 export * from './recommend/blend';
 export * from './recommend/vectors';
+export * from './recommend/content';

@@ -50,6 +50,7 @@ const RUNS = {
   segments: 120,
   exports: 100,
   models: 80,
+  recommendations: 80,
   ops: 100,
 };
 /** How long accepted events may take to show in profiles and history after the last request. */
@@ -1319,6 +1320,56 @@ const modelsReq: fc.Arbitrary<Req> = fc.oneof(
   },
 );
 
+// Recommendations, similar and also-bought items, and their click-through: no model is active in this stack, so the
+// strategies that need one answer 409 and popular answers from the fuzzed history.
+const RECOMMEND_PARAMS = ['k', 'strategy', 'category', 'minPrice', 'maxPrice', 'exclude', 'diversity', 'segment'];
+const recommendQuery = fc
+  .record(
+    {
+      k: fc.constantFrom('1', '10', '100', '0', '101', '-1', '1.5', 'ten', '1e2'),
+      strategy: fc.constantFrom('hybrid', 'popular', 'content', 'item_cf', 'als', 'user_cf', 'magic', '__proto__'),
+      category: fc.constantFrom('Shoes', 'Shoes > Running', '', '__proto__', 'x'.repeat(800)),
+      minPrice: fc.constantFrom('0', '10', '-5', 'NaN', '1e400'),
+      maxPrice: fc.constantFrom('5', '100', 'Infinity'),
+      exclude: fc.constantFrom('sku-1', 'sku-1,sku-2', ',,', 'a b', '__proto__,constructor', 'x,'.repeat(600)),
+      diversity: fc.constantFrom('0', '0.5', '1', '2', '-0.1'),
+      segment: fc.constantFrom('vip', '__proto__', 'bad id'),
+    },
+    { requiredKeys: [] },
+  )
+  .map((r) => Object.entries(r) as [string, string][]);
+const recommendReq: fc.Arbitrary<Req> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(idSegment(USERS), nearValidQuery(recommendQuery, RECOMMEND_PARAMS))
+      .map(([id, q]) =>
+        queryReq('GET', 'GET /v1/users/:id/recommendations', `/v1/users/${id}/recommendations${q.q}`, `user ${id}, ${q.label}`),
+      ),
+  },
+  ...(['similar', 'also-bought'] as const).map((route) => ({
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        idSegment(ITEMS),
+        nearValidQuery(
+          recommendQuery.map((p) => p.filter(([k]) => !['strategy', 'diversity', 'segment'].includes(k))),
+          RECOMMEND_PARAMS,
+        ),
+      )
+      .map(([id, q]) => queryReq('GET', `GET /v1/items/:id/${route}`, `/v1/items/${id}/${route}${q.q}`, `item ${id}, ${q.label}`)),
+  })),
+  {
+    weight: 1,
+    arbitrary: nearValidQuery(
+      fc
+        .record({ days: fc.constantFrom('1', '30', '365', '0', '366', 'x') }, { requiredKeys: [] })
+        .map((r) => Object.entries(r) as [string, string][]),
+      ['days'],
+    ).map((q) => queryReq('GET', 'GET /v1/insights/recommendations', `/v1/insights/recommendations${q.q}`, q.label)),
+  },
+);
+
 // Health, readiness, metrics, the API document and page, and unknown routes on every service.
 const SERVICES: Service[] = ['ingest', 'indexer', 'query', 'jobs'];
 const OPS_PATHS = HEALTH_ROUTES.map((r) => r.path);
@@ -1700,6 +1751,7 @@ describe('hostile requests are answered below 500, every error as JSON with a st
   it('every segment route', () => fuzz('segments', segmentsReq, RUNS.segments, segmentsTable));
   it('every export route', () => fuzz('exports', exportsReq, RUNS.exports));
   it('every model and insight route', () => fuzz('models', modelsReq, RUNS.models));
+  it('every recommendation route', () => fuzz('recommendations', recommendReq, RUNS.recommendations));
   it('/healthz, /readyz, /metrics, /openapi.json, /docs and unknown routes on ingest, indexer, query and jobs', () =>
     fuzz('ops', opsReq, RUNS.ops, opsTable));
 });

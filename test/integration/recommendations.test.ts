@@ -51,7 +51,14 @@ function history(): unknown[] {
     const userId = `s${u}`;
     const items = [0, 1, 2, 3, 4, 5].filter((i) => (i + u) % 3 !== 0).slice(0, 4);
     items.forEach((i, n) =>
-      events.push({ type: 'page_view', userId, eventId: `${userId}-v${n}`, timestamp: hoursAgo(100 - n), itemId: itemId(d, i), category: [DEPARTMENTS[d]!.root, DEPARTMENTS[d]!.sub] }),
+      events.push({
+        type: 'page_view',
+        userId,
+        eventId: `${userId}-v${n}`,
+        timestamp: hoursAgo(100 - n),
+        itemId: itemId(d, i),
+        category: [DEPARTMENTS[d]!.root, DEPARTMENTS[d]!.sub],
+      }),
     );
     const bought = u % 2 === 0 ? [0, 1] : [items[0]!, items[1]!];
     events.push({
@@ -64,7 +71,12 @@ function history(): unknown[] {
         amount: 100,
         currency: 'EUR',
         paymentMethod: 'card',
-        lines: bought.map((i) => ({ itemId: itemId(d, i), quantity: 1, unitPrice: 50, category: [DEPARTMENTS[d]!.root, DEPARTMENTS[d]!.sub] })),
+        lines: bought.map((i) => ({
+          itemId: itemId(d, i),
+          quantity: 1,
+          unitPrice: 50,
+          category: [DEPARTMENTS[d]!.root, DEPARTMENTS[d]!.sub],
+        })),
       },
     });
   }
@@ -140,7 +152,10 @@ it('trains the content and collaborative models, vectorizes the catalogue and me
     30_000,
     'every item vectorized',
   );
-  const collaborative = await train('collaborative', { promote: true, parameters: { als: { factors: 8, iterations: 8 }, cooccurrence: { minCount: 1 } } });
+  const collaborative = await train('collaborative', {
+    promote: true,
+    parameters: { als: { factors: 8, iterations: 8 }, cooccurrence: { minCount: 1 } },
+  });
   expect(collaborative.state).toBe('completed');
   const model = (await http('GET', `${queryUrl}/v1/models/collaborative/${collaborative.model.version}`)).body;
   expect(model.quality).toMatchObject({ users: 60, items: 18, evaluatedUsers: 60 });
@@ -172,9 +187,11 @@ it('recommends from the shopper’s own department first, with a reason that nam
   const answer = await recommend('s0', '?k=4');
   expect(answer.fallback).toBeUndefined();
   expect(answer.items.length).toBeGreaterThan(0);
-  expect(answer.items.filter((i: { itemId: string }) => rootOf(i.itemId) === 'outdoor').length).toBeGreaterThanOrEqual(Math.min(3, answer.items.length));
+  expect(answer.items.filter((i: { itemId: string }) => rootOf(i.itemId) === 'outdoor').length).toBeGreaterThanOrEqual(
+    Math.min(3, answer.items.length),
+  );
   expect(answer.models).toEqual({ content: expect.any(Number), collaborative: expect.any(Number), rules: expect.any(Number) });
-  const reasons = new Set(answer.items.map((i: { reason: { code: string } }) => i.reason.code));
+  const reasons = new Set<string>(answer.items.map((i: { reason: { code: string } }) => i.reason.code));
   expect([...reasons].some((code) => ['viewed', 'bought', 'carted', 'similar_shoppers', 'taste'].includes(code))).toBe(true);
   const named = answer.items.find((i: { reason: { itemId?: string } }) => i.reason.itemId !== undefined);
   if (named) expect(named.reason.text).toMatch(/^because you (viewed|carted|bought) /);
@@ -255,7 +272,8 @@ it('finds similar and also-bought items, and 404s an unknown item', async () => 
   const also = (await http('GET', `${queryUrl}/v1/items/${itemId(1, 0)}/also-bought?k=3`)).body;
   expect(also.items[0].itemId).toBe(itemId(1, 1));
   expect(also.items[0].reason.text).toBe('often bought with Ferro Pan 0');
-  for (const route of ['similar', 'also-bought']) expect((await http('GET', `${queryUrl}/v1/items/no-such-item/${route}`)).status).toBe(404);
+  for (const route of ['similar', 'also-bought'])
+    expect((await http('GET', `${queryUrl}/v1/items/no-such-item/${route}`)).status).toBe(404);
 });
 
 it('gives a newly upserted item its content vector at once', async () => {
@@ -268,7 +286,9 @@ it('gives a newly upserted item its content vector at once', async () => {
   });
   expect(res.status).toBe(202);
   const doc = await eventually(async () => {
-    const found = await es.get<{ contentModel?: number; content?: number[] }>({ index: `${prefix}-items`, id: 'tent-new' }).catch(() => undefined);
+    const found = await es
+      .get<{ contentModel?: number; content?: number[] }>({ index: `${prefix}-items`, id: 'tent-new' })
+      .catch(() => undefined);
     return found?._source?.contentModel !== undefined ? found._source : undefined;
   });
   expect(doc.content).toHaveLength(256);
@@ -303,9 +323,7 @@ it('counts impressions and clicks per strategy and position, and damps items sho
   expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['position', 'strategy']);
   // The second item was shown and not clicked: shown twice more, it loses ground against its own earlier score.
   const second = answer.items[1];
-  await post(
-    [1, 2, 3, 4, 5, 6].map((n) => ({ ...shown[1], eventId: `imp-again-${n}`, timestamp: hoursAgo(0.05) })),
-  );
+  await post([1, 2, 3, 4, 5, 6].map((n) => ({ ...shown[1], eventId: `imp-again-${n}`, timestamp: hoursAgo(0.05) })));
   await eventually(async () => {
     const again = await recommend('s3', '?k=10');
     const now = again.items.find((i: { itemId: string }) => i.itemId === second.itemId);

@@ -34,7 +34,9 @@ describe('importing interactions from CSV', () => {
   });
 
   it('says which row is wrong and why', () => {
-    const rows = readCsv('user,item,timestamp,type,rating\n,i1,2001-01-01,view,\nu1,,2001-01-01,view,\nu1,i1,yesterday,view,\nu1,i1,2001-01-01,wishlist,\nu1,i1,2001-01-01,review,9');
+    const rows = readCsv(
+      'user,item,timestamp,type,rating\n,i1,2001-01-01,view,\nu1,,2001-01-01,view,\nu1,i1,yesterday,view,\nu1,i1,2001-01-01,wishlist,\nu1,i1,2001-01-01,review,9',
+    );
     expect(rows.map((row, i) => interactionEvent(row, i + 2).error)).toEqual([
       'no user (column user, user_id or customer)',
       'no item (column item, item_id or product)',
@@ -53,9 +55,19 @@ describe('importing interactions from CSV', () => {
   });
 
   it('maps catalogue rows: category paths, tags, stock and price', () => {
-    const rows = readCsv('id,title,categories,brand,price,tags,in_stock\ni1,Tent,Outdoor > Tents,Northwind,99.5,camping|green,false\ni2,,Books/Novels,,,,');
+    const rows = readCsv(
+      'id,title,categories,brand,price,tags,in_stock\ni1,Tent,Outdoor > Tents,Northwind,99.5,camping|green,false\ni2,,Books/Novels,,,,',
+    );
     const [tent, book] = rows.map((row, i) => catalogueItem(row, i + 2).value!);
-    expect(tent).toEqual({ itemId: 'i1', title: 'Tent', category: ['Outdoor', 'Tents'], brand: 'Northwind', price: 99.5, tags: ['camping', 'green'], inStock: false });
+    expect(tent).toEqual({
+      itemId: 'i1',
+      title: 'Tent',
+      category: ['Outdoor', 'Tents'],
+      brand: 'Northwind',
+      price: 99.5,
+      tags: ['camping', 'green'],
+      inStock: false,
+    });
     expect(book).toEqual({ itemId: 'i2', title: 'i2', category: ['Books', 'Novels'], price: 0, inStock: true });
     for (const item of [tent, book]) expect(checkItem(item, undefined, NOW, BOUNDS)).toMatchObject({ ok: true });
     expect(catalogueItem({ id: 'x', price: '-1' }, 5).error).toBe('price "-1" is not a non-negative number');
@@ -64,10 +76,13 @@ describe('importing interactions from CSV', () => {
   it('maps any row, hostile values and all, to an event or a reason, never throwing', () => {
     const hostile = fc.constantFrom('__proto__', 'constructor', 'toString', '\uD800', 'a'.repeat(5000), '', ' ');
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('user', 'item', 'timestamp', 'type', 'rating', 'price', '__proto__'), fc.oneof(hostile, fc.string())), (row) => {
-        const mapped = interactionEvent(row, 2);
-        expect(mapped.value === undefined).toBe(mapped.error !== undefined);
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom('user', 'item', 'timestamp', 'type', 'rating', 'price', '__proto__'), fc.oneof(hostile, fc.string())),
+        (row) => {
+          const mapped = interactionEvent(row, 2);
+          expect(mapped.value === undefined).toBe(mapped.error !== undefined);
+        },
+      ),
     );
   });
 });

@@ -40,6 +40,7 @@ import { ingestRoutes, type RouteOptions } from '../../services/ingest/src/route
 import { QUERY_API } from '../../services/query/src/api';
 import { exportRoutes } from '../../services/query/src/exports';
 import { modelRoutes } from '../../services/query/src/models';
+import { recommendationRoutes } from '../../services/query/src/recommend';
 import { queryRoutes } from '../../services/query/src/routes';
 import { segmentRoutes } from '../../services/query/src/segments';
 
@@ -72,6 +73,7 @@ const SERVICES: { name: string; api: ApiDescription; routers: () => ExpressRoute
       segmentRoutes(inert(), inert(), inert()),
       exportRoutes({ store: inert(), jobs: inert(), stream: inert() }),
       modelRoutes(inert(), inert()),
+      recommendationRoutes(inert(), inert()),
     ],
   },
 ];

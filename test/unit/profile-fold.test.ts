@@ -268,7 +268,12 @@ describe('fold state for recommendations', () => {
     queued({ type, timestamp: at(daysAgo), itemId, requestId: 'r1', strategy: 'hybrid', position: 1 });
 
   it('remembers each item with its decayed weight, newest interaction and newest purchase', () => {
-    const state = fold([view(3, 'a'), view(2, 'a'), queued({ type: 'add_to_cart', timestamp: at(2), itemId: 'a', quantity: 1 }), buy(1, 'a', 'b')]);
+    const state = fold([
+      view(3, 'a'),
+      view(2, 'a'),
+      queued({ type: 'add_to_cart', timestamp: at(2), itemId: 'a', quantity: 1 }),
+      buy(1, 'a', 'b'),
+    ]);
     const [score, asOf, lastAt, boughtAt] = state.items!.a!;
     expect(asOf).toBe(Date.parse(at(1)));
     expect(lastAt).toBe(Date.parse(at(1)));
@@ -292,7 +297,11 @@ describe('fold state for recommendations', () => {
   });
 
   it('counts impressions and marks clicks, apart from the behaviour counts', () => {
-    const state = fold([feedback('recommendation_impression', 2, 'x'), feedback('recommendation_impression', 1, 'x'), feedback('recommendation_click', 1, 'x')]);
+    const state = fold([
+      feedback('recommendation_impression', 2, 'x'),
+      feedback('recommendation_impression', 1, 'x'),
+      feedback('recommendation_click', 1, 'x'),
+    ]);
     expect(state.shown!.x).toEqual([2, Date.parse(at(1)), Date.parse(at(1))]);
     expect(derive(state).behavior.eventCount).toBe(0);
     expect(state.items).toBeUndefined();
@@ -300,13 +309,16 @@ describe('fold state for recommendations', () => {
 
   it('folds hostile item ids as any other id, without touching prototypes', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('__proto__', 'constructor', 'toString', '\uD800', 'a'.repeat(128)), { minLength: 1, maxLength: 8 }), (ids) => {
-        const state = fold(ids.flatMap((id, i) => [view(i, id), feedback('recommendation_impression', i, id)]));
-        expect(Object.getPrototypeOf(state.items)).toBe(Object.prototype);
-        expect(Object.keys(state.items!).sort()).toEqual([...new Set(ids)].sort());
-        expect(Object.keys(state.shown!).sort()).toEqual([...new Set(ids)].sort());
-        expect(derive(state).items.recent.sort()).toEqual([...new Set(ids)].sort());
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('__proto__', 'constructor', 'toString', '\uD800', 'a'.repeat(128)), { minLength: 1, maxLength: 8 }),
+        (ids) => {
+          const state = fold(ids.flatMap((id, i) => [view(i, id), feedback('recommendation_impression', i, id)]));
+          expect(Object.getPrototypeOf(state.items)).toBe(Object.prototype);
+          expect(Object.keys(state.items!).sort()).toEqual([...new Set(ids)].sort());
+          expect(Object.keys(state.shown!).sort()).toEqual([...new Set(ids)].sort());
+          expect(derive(state).items.recent.sort()).toEqual([...new Set(ids)].sort());
+        },
+      ),
     );
   });
 });

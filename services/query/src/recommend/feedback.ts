@@ -8,7 +8,11 @@ interface Bucket {
 type Terms<T = object> = { buckets: (Bucket & T)[] };
 type ByType = { types: Terms };
 
-const rate = (impressions: number, clicks: number) => ({ impressions, clicks, ctr: impressions === 0 ? 0 : Math.round((clicks / impressions) * 10_000) / 10_000 });
+const rate = (impressions: number, clicks: number) => ({
+  impressions,
+  clicks,
+  ctr: impressions === 0 ? 0 : Math.round((clicks / impressions) * 10_000) / 10_000,
+});
 
 function counts(types: Terms): { impressions: number; clicks: number } {
   const of = (type: string) => types.buckets.find((b) => b.key === type)?.doc_count ?? 0;
@@ -27,7 +31,10 @@ export async function recommendationCtr(es: Client, events: string, days: number
     ignore_unavailable: true,
     query: {
       bool: {
-        filter: [{ terms: { type: ['recommendation_impression', 'recommendation_click'] } }, { range: { timestamp: { gte: from, lte: to } } }],
+        filter: [
+          { terms: { type: ['recommendation_impression', 'recommendation_click'] } },
+          { range: { timestamp: { gte: from, lte: to } } },
+        ],
       },
     },
     aggs: {

@@ -91,9 +91,7 @@ export class Popularity {
     ] as const) {
       for (const b of buckets(aggs[name]?.items)) scores.set(b.key, (scores.get(b.key) ?? 0) + weight * b.doc_count);
     }
-    return [...scores]
-      .map(([itemId, score]) => ({ itemId, score }))
-      .sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : 1));
+    return [...scores].map(([itemId, score]) => ({ itemId, score })).sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : 1));
   }
 }
 

@@ -117,7 +117,10 @@ export class Recommender {
     const served = await this.models.get();
     if (!served.content) throw noModel('content', 'similar items');
     const item = await this.item(itemId, ['title', 'content']);
-    if (!item.content) throw new ConflictError(`item ${itemId} has no content vector yet: the vectorize job of content v${served.content.version} has not reached it`);
+    if (!item.content)
+      throw new ConflictError(
+        `item ${itemId} has no content vector yet: the vectorize job of content v${served.content.version} has not reached it`,
+      );
     const exclude = new Set([itemId, ...(request.exclude ?? [])]);
     const hits = await this.knn(this.names.items, 'content', item.content, Math.min(200, request.k * 3), request, exclude);
     const reason: Reason = { code: 'viewed', text: `similar to ${item.title}`, itemId };
@@ -187,7 +190,11 @@ export class Recommender {
 
   private async shopper(userId: string): Promise<Shopper> {
     const shopper: Shopper = { userId, known: false, seeds: [], exclude: new Set(), shown: new Map(), segments: [] };
-    let source: { state?: { items?: Record<string, ItemTrace>; shown?: Record<string, ShownTrace> }; segments?: string[]; cluster?: { id?: number; label?: string } };
+    let source: {
+      state?: { items?: Record<string, ItemTrace>; shown?: Record<string, ShownTrace> };
+      segments?: string[];
+      cluster?: { id?: number; label?: string };
+    };
     try {
       const res = await this.es.get<typeof source>({
         index: this.names.profiles,
@@ -224,7 +231,8 @@ export class Recommender {
     const scopes: PopularScope[] = [];
     if (request.category) scopes.push({ kind: 'category', category: request.category });
     if (request.segment) scopes.push({ kind: 'segment', segmentId: request.segment });
-    if (shopper.cluster && shopper.seeds.length > 0) scopes.push({ kind: 'cluster', clusterId: shopper.cluster.id, label: shopper.cluster.label });
+    if (shopper.cluster && shopper.seeds.length > 0)
+      scopes.push({ kind: 'cluster', clusterId: shopper.cluster.id, label: shopper.cluster.label });
     scopes.push({ kind: 'trending' }, { kind: 'overall' });
     // The narrowest scope first; a wider one fills up what it could not (a young segment, a quiet week).
     const seen = new Set<string>();
@@ -242,7 +250,11 @@ export class Recommender {
   }
 
   private async titles(seeds: readonly Seed[]): Promise<Map<string, string>> {
-    const res = await this.es.mget<{ title?: string }>({ index: this.names.items, ids: seeds.map((s) => s.itemId), _source_includes: ['title'] });
+    const res = await this.es.mget<{ title?: string }>({
+      index: this.names.items,
+      ids: seeds.map((s) => s.itemId),
+      _source_includes: ['title'],
+    });
     const titles = new Map<string, string>();
     for (const doc of res.docs) if ('found' in doc && doc.found && doc._source?.title) titles.set(doc._id, doc._source.title);
     return titles;
@@ -255,7 +267,9 @@ export class Recommender {
       _source_includes: ['title', 'content'],
     });
     const withVectors = res.docs.flatMap((doc, i) =>
-      'found' in doc && doc.found && doc._source?.content ? [{ seed: shopper.seeds[i]!, title: doc._source.title ?? doc._id, vector: doc._source.content }] : [],
+      'found' in doc && doc.found && doc._source?.content
+        ? [{ seed: shopper.seeds[i]!, title: doc._source.title ?? doc._id, vector: doc._source.content }]
+        : [],
     );
     if (withVectors.length === 0) return [];
     // The preference vector: the event-weighted, time-decayed mean of the shopper's items.
@@ -316,7 +330,10 @@ export class Recommender {
       .map(([itemId, { score, anchor }]) => ({
         itemId,
         score,
-        reason: phrase === 'often bought with' ? { code: 'bought', text: `often bought with ${titles.get(anchor.itemId) ?? anchor.itemId}`, itemId: anchor.itemId } : because(anchor, titles.get(anchor.itemId) ?? anchor.itemId, phrase),
+        reason:
+          phrase === 'often bought with'
+            ? { code: 'bought', text: `often bought with ${titles.get(anchor.itemId) ?? anchor.itemId}`, itemId: anchor.itemId }
+            : because(anchor, titles.get(anchor.itemId) ?? anchor.itemId, phrase),
       }));
   }
 
@@ -324,12 +341,20 @@ export class Recommender {
   private async userVector(shopper: Shopper, served: ServedModels): Promise<number[] | undefined> {
     const state = served.collaborative!.state;
     try {
-      const res = await this.es.get<{ vector?: number[] }>({ index: this.names.userFactors, id: shopper.userId, _source_includes: ['vector'] });
+      const res = await this.es.get<{ vector?: number[] }>({
+        index: this.names.userFactors,
+        id: shopper.userId,
+        _source_includes: ['vector'],
+      });
       if (res._source?.vector) return res._source.vector;
     } catch (error) {
       if (!(error instanceof errors.ResponseError && error.statusCode === 404)) throw error;
     }
-    const res = await this.es.mget<{ vector?: number[] }>({ index: this.names.itemFactors, ids: shopper.seeds.map((s) => s.itemId), _source_includes: ['vector'] });
+    const res = await this.es.mget<{ vector?: number[] }>({
+      index: this.names.itemFactors,
+      ids: shopper.seeds.map((s) => s.itemId),
+      _source_includes: ['vector'],
+    });
     const rows: number[][] = [];
     const weights: number[] = [];
     res.docs.forEach((doc, i) => {
@@ -339,7 +364,13 @@ export class Recommender {
       }
     });
     if (rows.length === 0) return undefined;
-    const vector = foldInUser(rows, weights, state.gram, { factors: state.factors, regularization: state.regularization, alpha: state.alpha, iterations: 1, seed: 0 });
+    const vector = foldInUser(rows, weights, state.gram, {
+      factors: state.factors,
+      regularization: state.regularization,
+      alpha: state.alpha,
+      iterations: 1,
+      seed: 0,
+    });
     return vector.some((v) => v !== 0) ? vector : undefined;
   }
 
@@ -356,7 +387,13 @@ export class Recommender {
     if (!vector) return [];
     const res = await this.es.search({
       index: this.names.userFactors,
-      knn: { field: 'vector', query_vector: vector, k: NEIGHBOURS, num_candidates: 100, filter: { bool: { must_not: [{ ids: { values: [shopper.userId] } }] } } },
+      knn: {
+        field: 'vector',
+        query_vector: vector,
+        k: NEIGHBOURS,
+        num_candidates: 100,
+        filter: { bool: { must_not: [{ ids: { values: [shopper.userId] } }] } },
+      },
       size: NEIGHBOURS,
       _source: false,
     });
@@ -397,7 +434,13 @@ export class Recommender {
   ): Promise<{ id: string; score: number; vector?: number[] }[]> {
     const res = await this.es.search<Record<string, number[] | undefined>>({
       index,
-      knn: { field, query_vector: vector, k: want, num_candidates: Math.min(10_000, Math.max(100, want * 4)), filter: catalogueFilter(request, exclude) },
+      knn: {
+        field,
+        query_vector: vector,
+        k: want,
+        num_candidates: Math.min(10_000, Math.max(100, want * 4)),
+        filter: catalogueFilter(request, exclude),
+      },
       size: want,
       _source: source.length > 0 ? source : false,
     });
@@ -485,7 +528,8 @@ function versions(served: ServedModels): Recommendations['models'] {
 function catalogueFilter(request: ItemRecommendationRequest, exclude: ReadonlySet<string>): estypes.QueryDslQueryContainer {
   const filter: estypes.QueryDslQueryContainer[] = [{ term: { inStock: true } }];
   if (request.category) filter.push({ term: { categoryPath: request.category } });
-  if (request.minPrice !== undefined || request.maxPrice !== undefined) filter.push({ range: { price: { gte: request.minPrice, lte: request.maxPrice } } });
+  if (request.minPrice !== undefined || request.maxPrice !== undefined)
+    filter.push({ range: { price: { gte: request.minPrice, lte: request.maxPrice } } });
   return { bool: { filter, must_not: exclude.size > 0 ? [{ ids: { values: [...exclude] } }] : [] } };
 }
 
