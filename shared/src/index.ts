@@ -28,3 +28,4 @@ export * from './mining/wa-churn';
 export * from './mining/clusters';
 export * from './models';
 export * from './mining/risk';
+export * from './mining/als';
