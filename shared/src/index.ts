@@ -29,3 +29,4 @@ export * from './mining/clusters';
 export * from './models';
 export * from './mining/risk';
 export * from './mining/als';
+export * from './mining/cooccurrence';
