@@ -20,7 +20,7 @@ import { hashSeed, mulberry32, normal } from './random';
  * its block's exact minimizer), makes `foldInUser` give a new user what training would, and leaves no tolerance to
  * tune. Three CG steps were tried on the same data: the same loss to 1e-5, but no faster at the default f = 32
  * (the f x f products CG repeats four times per row cost about what one factorization does) and 1.6x faster at
- * f = 64. Exact ALS at f = 32 on 200k users x 50k items and 2M pairs: about 10 s per iteration, 265 MB resident.
+ * f = 64. Exact ALS at f = 32 on 200k users x 50k items and 2M pairs: 10 to 13 s per iteration, 265 MB peak resident.
  *
  * Deterministic: the same interactions and seed give the same factors, bit for bit (initial item factors are drawn
  * from `mulberry32`; no parallelism, fixed summation order). User and item ids are user strings: they are only
