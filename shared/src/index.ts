@@ -33,3 +33,5 @@ export * from './recommend/metrics';
 export * from './recommend/blend';
 export * from './recommend/vectors';
 export * from './recommend/content';
+export * from './mining/als';
+export * from './mining/cooccurrence';
