@@ -67,7 +67,7 @@ interface CatalogueItem {
 /** History items a recommendation starts from: the strongest by decayed weight. */
 const SEEDS = 20;
 /** Shoppers like this one whose items user_cf looks at. */
-const NEIGHBOURS = 20;
+const NEIGHBOURS = 50;
 /** An item shown DAMPED_AFTER times since its last click weighs DAMPING as much (each impression damps it further). */
 const DAMPING = 0.5;
 const DAMPED_AFTER = 3;
@@ -391,7 +391,7 @@ export class Recommender {
         field: 'vector',
         query_vector: vector,
         k: NEIGHBOURS,
-        num_candidates: 100,
+        num_candidates: 4 * NEIGHBOURS,
         filter: { bool: { must_not: [{ ids: { values: [shopper.userId] } }] } },
       },
       size: NEIGHBOURS,
