@@ -52,6 +52,71 @@ interface Shopper {
   shown: Map<string, ShownTrace>;
   segments: string[];
   cluster?: { id: number; label?: string };
+  /** Per request, fetched once whichever strategies need them. */
+  lookups: Lookups;
+}
+
+interface SeedItem {
+  seed: Seed;
+  title: string;
+  content?: number[];
+}
+
+interface SeedFactors {
+  seed: Seed;
+  vector?: number[];
+  neighbours: StoredNeighbour[];
+}
+
+/** What the strategies of one request read about the shopper's items: one mget each, shared. */
+class Lookups {
+  private items?: Promise<SeedItem[]>;
+  private factors?: Promise<SeedFactors[]>;
+  private vector?: Promise<number[] | undefined>;
+
+  constructor(
+    private readonly es: Client,
+    private readonly names: IndexNames,
+    private readonly seeds: () => readonly Seed[],
+  ) {}
+
+  seedItems(): Promise<SeedItem[]> {
+    this.items ??= (async () => {
+      const seeds = this.seeds();
+      if (seeds.length === 0) return [];
+      const res = await this.es.mget<{ title?: string; content?: number[] }>({
+        index: this.names.items,
+        ids: seeds.map((s) => s.itemId),
+        _source_includes: ['title', 'content'],
+      });
+      return res.docs.flatMap((doc, i) =>
+        'found' in doc && doc.found ? [{ seed: seeds[i]!, title: doc._source?.title ?? doc._id, content: doc._source?.content }] : [],
+      );
+    })();
+    return this.items;
+  }
+
+  seedFactors(): Promise<SeedFactors[]> {
+    this.factors ??= (async () => {
+      const seeds = this.seeds();
+      if (seeds.length === 0) return [];
+      const res = await this.es.mget<{ vector?: number[]; neighbours?: StoredNeighbour[] }>({
+        index: this.names.itemFactors,
+        ids: seeds.map((s) => s.itemId),
+        _source_includes: ['vector', 'neighbours'],
+      });
+      return res.docs.flatMap((doc, i) =>
+        'found' in doc && doc.found ? [{ seed: seeds[i]!, vector: doc._source?.vector, neighbours: doc._source?.neighbours ?? [] }] : [],
+      );
+    })();
+    return this.factors;
+  }
+
+  /** Memoized: als and user_cf share it. */
+  userVector(compute: () => Promise<number[] | undefined>): Promise<number[] | undefined> {
+    this.vector ??= compute();
+    return this.vector;
+  }
 }
 
 interface CatalogueItem {
@@ -68,6 +133,7 @@ interface CatalogueItem {
 const SEEDS = 20;
 /** Shoppers like this one whose items user_cf looks at. */
 const NEIGHBOURS = 50;
+const CASE_AMPLIFICATION = 2.5;
 /** An item shown DAMPED_AFTER times since its last click weighs DAMPING as much (each impression damps it further). */
 const DAMPING = 0.5;
 const DAMPED_AFTER = 3;
@@ -136,11 +202,11 @@ export class Recommender {
   async alsoBought(itemId: string, request: ItemRecommendationRequest): Promise<ItemRecommendations> {
     const served = await this.models.get();
     if (!served.collaborative && !served.rules) throw noModel('collaborative', 'also-bought items');
-    const item = await this.item(itemId, ['title']);
+    await this.item(itemId, ['title']); // 404 for an unknown item
     const seeds: Seed[] = [{ itemId, weight: 1, how: 'bought' }];
-    const titles = new Map([[itemId, item.title]]);
     const exclude = new Set([itemId, ...(request.exclude ?? [])]);
-    const candidates = await this.itemCf(seeds, titles, exclude, served, Math.min(200, request.k * 3), 'often bought with');
+    const lookups = new Lookups(this.es, this.names, () => seeds);
+    const candidates = await this.itemCf(seeds, lookups, exclude, served, Math.min(200, request.k * 3), 'often bought with');
     return {
       itemId,
       requestId: randomUUID(),
@@ -180,7 +246,7 @@ export class Recommender {
         return served.content ? this.content(shopper, request, want) : missing('content');
       case 'item_cf':
         if (!served.collaborative && !served.rules) return missing('collaborative');
-        return this.itemCf(shopper.seeds, await this.titles(shopper.seeds), shopper.exclude, served, want, 'because you');
+        return this.itemCf(shopper.seeds, shopper.lookups, shopper.exclude, served, want, 'because you');
       case 'als':
         return served.collaborative ? this.als(shopper, request, served, want) : missing('collaborative');
       case 'user_cf':
@@ -189,7 +255,15 @@ export class Recommender {
   }
 
   private async shopper(userId: string): Promise<Shopper> {
-    const shopper: Shopper = { userId, known: false, seeds: [], exclude: new Set(), shown: new Map(), segments: [] };
+    const shopper: Shopper = {
+      userId,
+      known: false,
+      seeds: [],
+      exclude: new Set(),
+      shown: new Map(),
+      segments: [],
+      lookups: new Lookups(this.es, this.names, () => shopper.seeds),
+    };
     let source: {
       state?: { items?: Record<string, ItemTrace>; shown?: Record<string, ShownTrace> };
       segments?: string[];
@@ -249,28 +323,8 @@ export class Recommender {
     return out;
   }
 
-  private async titles(seeds: readonly Seed[]): Promise<Map<string, string>> {
-    const res = await this.es.mget<{ title?: string }>({
-      index: this.names.items,
-      ids: seeds.map((s) => s.itemId),
-      _source_includes: ['title'],
-    });
-    const titles = new Map<string, string>();
-    for (const doc of res.docs) if ('found' in doc && doc.found && doc._source?.title) titles.set(doc._id, doc._source.title);
-    return titles;
-  }
-
   private async content(shopper: Shopper, request: RecommendationRequest, want: number): Promise<Candidate[]> {
-    const res = await this.es.mget<{ title?: string; content?: number[] }>({
-      index: this.names.items,
-      ids: shopper.seeds.map((s) => s.itemId),
-      _source_includes: ['title', 'content'],
-    });
-    const withVectors = res.docs.flatMap((doc, i) =>
-      'found' in doc && doc.found && doc._source?.content
-        ? [{ seed: shopper.seeds[i]!, title: doc._source.title ?? doc._id, vector: doc._source.content }]
-        : [],
-    );
+    const withVectors = (await shopper.lookups.seedItems()).flatMap((s) => (s.content ? [{ ...s, vector: s.content }] : []));
     if (withVectors.length === 0) return [];
     // The preference vector: the event-weighted, time-decayed mean of the shopper's items.
     const preference = new Array<number>(withVectors[0]!.vector.length).fill(0);
@@ -289,7 +343,7 @@ export class Recommender {
 
   private async itemCf(
     seeds: readonly Seed[],
-    titles: ReadonlyMap<string, string>,
+    lookups: Lookups,
     exclude: ReadonlySet<string>,
     served: ServedModels,
     want: number,
@@ -304,18 +358,9 @@ export class Recommender {
       scores.set(itemId, entry);
     };
     const top = seeds[0]?.weight ?? 1;
-    if (served.collaborative) {
-      const res = await this.es.mget<{ neighbours?: StoredNeighbour[] }>({
-        index: this.names.itemFactors,
-        ids: seeds.map((s) => s.itemId),
-        _source_includes: ['neighbours'],
-      });
-      res.docs.forEach((doc, i) => {
-        if (!('found' in doc) || !doc.found) return;
-        const seed = seeds[i]!;
-        for (const n of doc._source?.neighbours ?? []) add(n.itemId, (seed.weight / top) * n.score, seed);
-      });
-    }
+    const [factors, items] = await Promise.all([served.collaborative ? lookups.seedFactors() : [], lookups.seedItems()]);
+    for (const { seed, neighbours } of factors) for (const n of neighbours) add(n.itemId, (seed.weight / top) * n.score, seed);
+    const titles = new Map(items.map((i) => [i.seed.itemId, i.title]));
     if (served.rules) {
       const bySeed = new Map(seeds.map((s) => [s.itemId, s]));
       for (const rule of rulesFor(served.rules.state.item, [...bySeed.keys()], { limit: 200 })) {
@@ -337,41 +382,37 @@ export class Recommender {
       }));
   }
 
-  /** The shopper's factor vector: trained, or folded in from their items' factors when they came after the training. */
-  private async userVector(shopper: Shopper, served: ServedModels): Promise<number[] | undefined> {
-    const state = served.collaborative!.state;
-    try {
-      const res = await this.es.get<{ vector?: number[] }>({
-        index: this.names.userFactors,
-        id: shopper.userId,
-        _source_includes: ['vector'],
-      });
-      if (res._source?.vector) return res._source.vector;
-    } catch (error) {
-      if (!(error instanceof errors.ResponseError && error.statusCode === 404)) throw error;
-    }
-    const res = await this.es.mget<{ vector?: number[] }>({
-      index: this.names.itemFactors,
-      ids: shopper.seeds.map((s) => s.itemId),
-      _source_includes: ['vector'],
-    });
-    const rows: number[][] = [];
-    const weights: number[] = [];
-    res.docs.forEach((doc, i) => {
-      if ('found' in doc && doc.found && doc._source?.vector?.length === state.factors) {
-        rows.push(doc._source.vector);
-        weights.push(shopper.seeds[i]!.weight);
+  /**
+   * The shopper's factor vector, folded in from their current items' factors (the ALS user step, so it follows what
+   * they did since the training); the trained vector when none of their items has factors.
+   */
+  private userVector(shopper: Shopper, served: ServedModels): Promise<number[] | undefined> {
+    return shopper.lookups.userVector(async () => {
+      const state = served.collaborative!.state;
+      const rows: number[][] = [];
+      const weights: number[] = [];
+      for (const { seed, vector } of await shopper.lookups.seedFactors()) {
+        if (vector?.length !== state.factors) continue;
+        rows.push(vector);
+        weights.push(seed.weight);
+      }
+      if (rows.length > 0) {
+        const parameters = { factors: state.factors, regularization: state.regularization, alpha: state.alpha, iterations: 1, seed: 0 };
+        const folded = foldInUser(rows, weights, state.gram, parameters);
+        if (folded.some((v) => v !== 0)) return folded;
+      }
+      try {
+        const res = await this.es.get<{ vector?: number[] }>({
+          index: this.names.userFactors,
+          id: shopper.userId,
+          _source_includes: ['vector'],
+        });
+        return res._source?.vector;
+      } catch (error) {
+        if (error instanceof errors.ResponseError && error.statusCode === 404) return undefined;
+        throw error;
       }
     });
-    if (rows.length === 0) return undefined;
-    const vector = foldInUser(rows, weights, state.gram, {
-      factors: state.factors,
-      regularization: state.regularization,
-      alpha: state.alpha,
-      iterations: 1,
-      seed: 0,
-    });
-    return vector.some((v) => v !== 0) ? vector : undefined;
   }
 
   private async als(shopper: Shopper, request: RecommendationRequest, served: ServedModels, want: number): Promise<Candidate[]> {
@@ -397,7 +438,12 @@ export class Recommender {
       size: NEIGHBOURS,
       _source: false,
     });
-    const neighbours = res.hits.hits.filter((h) => h._id !== undefined).map((h) => ({ id: h._id!, similarity: h._score ?? 0 }));
+    // Elasticsearch scores cosine as (1 + cos) / 2; back to cos, then amplified (Breese, Heckerman & Kadie 1998) so
+    // the closest shoppers weigh most and unrelated ones (cos <= 0) not at all.
+    const neighbours = res.hits.hits
+      .filter((h) => h._id !== undefined)
+      .map((h) => ({ id: h._id!, similarity: Math.max(0, 2 * (h._score ?? 0) - 1) ** CASE_AMPLIFICATION }))
+      .filter((n) => n.similarity > 0);
     if (neighbours.length === 0) return [];
     const profiles = await this.es.mget<{ state?: { items?: Record<string, ItemTrace> } }>({
       index: this.names.profiles,
