@@ -1,9 +1,24 @@
-import { EXPORT_ROUTES, INSIGHT_ROUTES, MODEL_ROUTES, PROFILE_ROUTES, RECOMMENDATION_ROUTES, segmentApiRoutes, type ApiDescription } from '@portrait/shared';
+import {
+  EXPORT_ROUTES,
+  INSIGHT_ROUTES,
+  MODEL_ROUTES,
+  PROFILE_ROUTES,
+  RECOMMENDATION_ROUTES,
+  segmentApiRoutes,
+  type ApiDescription,
+} from '@portrait/shared';
 import { BreakdownQuery } from './segments/routes';
 
 /** The query service's routes, as its OpenAPI document describes them. */
 export const QUERY_API: ApiDescription = {
   title: 'Portrait query',
   description: 'Profiles by id and by search, segments and their live analytics, audience exports, models and insights.',
-  routes: [...PROFILE_ROUTES, ...segmentApiRoutes(BreakdownQuery), ...EXPORT_ROUTES, ...MODEL_ROUTES, ...INSIGHT_ROUTES, ...RECOMMENDATION_ROUTES],
+  routes: [
+    ...PROFILE_ROUTES,
+    ...segmentApiRoutes(BreakdownQuery),
+    ...EXPORT_ROUTES,
+    ...MODEL_ROUTES,
+    ...INSIGHT_ROUTES,
+    ...RECOMMENDATION_ROUTES,
+  ],
 };

@@ -34,7 +34,10 @@ export class ContentModelRegistry implements ContentVectors {
         try {
           return { version: doc.version, vectorizer: new ContentVectorizer(parseModelState('content', doc.state)) };
         } catch (error) {
-          logger.error({ modelId: doc.modelId, reason: (error as Error).message }, 'active content model cannot be used; items keep their vectors');
+          logger.error(
+            { modelId: doc.modelId, reason: (error as Error).message },
+            'active content model cannot be used; items keep their vectors',
+          );
           return undefined;
         }
       },

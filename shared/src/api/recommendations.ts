@@ -30,7 +30,8 @@ const ids = z
     if (list.length > 500) ctx.addIssue({ code: 'custom', message: 'at most 500 ids' });
     for (const id of list) {
       const checked = IdSchema.safeParse(id);
-      if (!checked.success) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(id.slice(0, 40))} ${checked.error.issues[0]?.message}` });
+      if (!checked.success)
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(id.slice(0, 40))} ${checked.error.issues[0]?.message}` });
     }
     return list;
   });
@@ -56,7 +57,8 @@ const Filters = {
   exclude: ids.optional().meta({ description: 'Comma-separated item ids never to return (already on the page, say)' }),
 };
 
-const priceOrder = (q: { minPrice?: number; maxPrice?: number }) => q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice;
+const priceOrder = (q: { minPrice?: number; maxPrice?: number }) =>
+  q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice;
 
 export const RecommendationQuery = z
   .strictObject({
@@ -73,7 +75,9 @@ export const RecommendationQuery = z
   .refine(priceOrder, { message: 'minPrice must not exceed maxPrice', path: ['minPrice'] });
 export type RecommendationRequest = z.output<typeof RecommendationQuery>;
 
-export const ItemRecommendationQuery = z.strictObject(Filters).refine(priceOrder, { message: 'minPrice must not exceed maxPrice', path: ['minPrice'] });
+export const ItemRecommendationQuery = z
+  .strictObject(Filters)
+  .refine(priceOrder, { message: 'minPrice must not exceed maxPrice', path: ['minPrice'] });
 export type ItemRecommendationRequest = z.output<typeof ItemRecommendationQuery>;
 
 export const RecommendationUserParams = z.object({ id: IdSchema.meta({ description: 'The user id' }) });
@@ -126,7 +130,11 @@ export const CtrQuery = z.strictObject({
   days: z.coerce.number().int().min(1).max(365).default(30).meta({ description: 'Feedback events of the last this many days' }),
 });
 
-const Rate = { impressions: z.number().int(), clicks: z.number().int(), ctr: z.number().meta({ description: 'clicks / impressions (0 without impressions)' }) };
+const Rate = {
+  impressions: z.number().int(),
+  clicks: z.number().int(),
+  ctr: z.number().meta({ description: 'clicks / impressions (0 without impressions)' }),
+};
 
 export const RecommendationCtrSchema = z
   .object({
@@ -175,7 +183,8 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
     path: '/v1/items/:id/similar',
     tag: 'recommendations',
     summary: 'Items whose content (title, description, category, brand, tags, price band) is closest to this one',
-    description: 'kNN over the content vectors of the active content model. `404` for an unknown item, `409` without an active content model.',
+    description:
+      'kNN over the content vectors of the active content model. `404` for an unknown item, `409` without an active content model.',
     request: { params: RecommendationItemParams, query: ItemRecommendationQuery },
     responses: {
       200: {
@@ -183,7 +192,12 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
         content: json(ItemRecommendationsSchema, {
           similar: {
             summary: 'Similar items',
-            value: { itemId: 'sku-7', requestId: 'r-77aa', items: [{ ...item, strategies: ['content'], reason: { code: 'viewed', text: 'similar to Trail tent 2P', itemId: 'sku-7' } }], models },
+            value: {
+              itemId: 'sku-7',
+              requestId: 'r-77aa',
+              items: [{ ...item, strategies: ['content'], reason: { code: 'viewed', text: 'similar to Trail tent 2P', itemId: 'sku-7' } }],
+              models,
+            },
           },
         }),
       },
@@ -203,7 +217,14 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
         content: json(ItemRecommendationsSchema, {
           alsoBought: {
             summary: 'Also bought',
-            value: { itemId: 'sku-7', requestId: 'r-88bb', items: [{ ...item, strategies: ['item_cf'], reason: { code: 'bought', text: 'often bought with Trail tent 2P', itemId: 'sku-7' } }], models },
+            value: {
+              itemId: 'sku-7',
+              requestId: 'r-88bb',
+              items: [
+                { ...item, strategies: ['item_cf'], reason: { code: 'bought', text: 'often bought with Trail tent 2P', itemId: 'sku-7' } },
+              ],
+              models,
+            },
           },
         }),
       },
@@ -230,8 +251,20 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
               clicks: 90,
               ctr: 0.045,
               strategies: [
-                { strategy: 'hybrid', impressions: 1500, clicks: 75, ctr: 0.05, positions: [{ position: 1, impressions: 150, clicks: 20, ctr: 0.1333 }] },
-                { strategy: 'popular', impressions: 500, clicks: 15, ctr: 0.03, positions: [{ position: 1, impressions: 50, clicks: 4, ctr: 0.08 }] },
+                {
+                  strategy: 'hybrid',
+                  impressions: 1500,
+                  clicks: 75,
+                  ctr: 0.05,
+                  positions: [{ position: 1, impressions: 150, clicks: 20, ctr: 0.1333 }],
+                },
+                {
+                  strategy: 'popular',
+                  impressions: 500,
+                  clicks: 15,
+                  ctr: 0.03,
+                  positions: [{ position: 1, impressions: 50, clicks: 4, ctr: 0.08 }],
+                },
               ],
             },
           },

@@ -60,9 +60,11 @@ export const TRAIN_PARAMETERS = {
     /** Only interactions within this many days before training count. */
     windowDays: z.number().int().min(1).max(3650).default(365),
     weights: z
-      .strictObject(Object.fromEntries(INTERACTION_TYPES.map((t) => [t, z.number().min(0).max(100).default(DEFAULT_INTERACTION_WEIGHTS[t])])) as {
-        [T in (typeof INTERACTION_TYPES)[number]]: z.ZodDefault<z.ZodNumber>;
-      })
+      .strictObject(
+        Object.fromEntries(INTERACTION_TYPES.map((t) => [t, z.number().min(0).max(100).default(DEFAULT_INTERACTION_WEIGHTS[t])])) as {
+          [T in (typeof INTERACTION_TYPES)[number]]: z.ZodDefault<z.ZodNumber>;
+        },
+      )
       .default(DEFAULT_INTERACTION_WEIGHTS),
     als: AlsParametersSchema.default(AlsParametersSchema.parse({})),
     cooccurrence: CooccurrenceParametersSchema.default(CooccurrenceParametersSchema.parse({})),

@@ -175,7 +175,10 @@ function ownItems(state: ProfileState, nowMs: number): ProfileDoc['items'] {
     at(b[1]) - at(a[1]) || (a[0] < b[0] ? -1 : 1);
   const since = startOfDay(nowMs) - (RETAINED_DAYS - 1) * DAY_MS;
   return {
-    recent: [...entries].sort(newestFirst((t) => t[2])).slice(0, RECENT_ITEMS).map(([id]) => id),
+    recent: [...entries]
+      .sort(newestFirst((t) => t[2]))
+      .slice(0, RECENT_ITEMS)
+      .map(([id]) => id),
     bought: entries
       .filter(([, t]) => t[3] >= since)
       .sort(newestFirst((t) => t[3]))

@@ -130,7 +130,12 @@ function applyOne(state: ProfileState, event: QueuedEvent, options: ProfileOptio
     const items = (state.items ??= {});
     const trace = own(items, itemId);
     const [score, asOf] = addDecayed(trace === undefined ? undefined : [trace[0], trace[1]], weight, at, options.halfLifeDays);
-    setOwn(items, itemId, [score, asOf, Math.max(trace?.[2] ?? 0, at), bought ? Math.max(trace?.[3] ?? 0, at) : (trace?.[3] ?? 0)] satisfies ItemTrace);
+    setOwn(items, itemId, [
+      score,
+      asOf,
+      Math.max(trace?.[2] ?? 0, at),
+      bought ? Math.max(trace?.[3] ?? 0, at) : (trace?.[3] ?? 0),
+    ] satisfies ItemTrace);
   };
 
   switch (event.type) {
@@ -195,7 +200,9 @@ function applyFeedback(state: ProfileState, type: 'recommendation_impression' | 
   setOwn(
     shown,
     itemId,
-    (type === 'recommendation_impression' ? [count + 1, Math.max(lastAt, at), clickedAt] : [count, lastAt, Math.max(clickedAt, at)]) satisfies ShownTrace,
+    (type === 'recommendation_impression'
+      ? [count + 1, Math.max(lastAt, at), clickedAt]
+      : [count, lastAt, Math.max(clickedAt, at)]) satisfies ShownTrace,
   );
 }
 

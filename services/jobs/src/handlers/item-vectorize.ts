@@ -26,7 +26,7 @@ export const itemVectorize: Handler<'itemVectorize'> = async ({ data, job, deps 
   const doc = await deps.models.get('content', version);
   const vectorizer = new ContentVectorizer(parseModelState('content', doc.state));
   const query: estypes.QueryDslQueryContainer = { bool: { must_not: [{ term: { contentModel: version } }] } };
-  for (; report.passes < MAX_PASSES; ) {
+  for (; report.passes < MAX_PASSES;) {
     const active = (await deps.models.active('content'))[0];
     if (active?.version !== version) {
       report.superseded = active?.version;

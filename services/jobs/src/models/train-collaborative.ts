@@ -68,7 +68,8 @@ export const trainCollaborative: Trainer<'collaborative'> = async ({ deps, param
     if (user === undefined || items.size === 0) return;
     let latest: string | undefined;
     let latestAt = -Infinity;
-    for (const [item, seen] of items) if (seen.lastAt > latestAt || (seen.lastAt === latestAt && item > (latest ?? ''))) [latest, latestAt] = [item, seen.lastAt];
+    for (const [item, seen] of items)
+      if (seen.lastAt > latestAt || (seen.lastAt === latestAt && item > (latest ?? ''))) [latest, latestAt] = [item, seen.lastAt];
     const holdOut = items.size >= 2 ? latest : undefined;
     if (holdOut !== undefined && heldOut.size < EVALUATED_USERS) heldOut.set(user, holdOut);
     for (const [item, seen] of items) {
@@ -161,8 +162,13 @@ export const trainCollaborative: Trainer<'collaborative'> = async ({ deps, param
 };
 
 /** Leave-latest-out hit rate and NDCG at 10 of ALS and of popularity, on the training split. */
-function evaluate(data: Interactions, heldOut: ReadonlyMap<string, string>, als: Parameters<typeof trainAls>[1]): Record<string, number | null> {
-  if (heldOut.size === 0 || data.itemIds.length === 0) return { evaluatedUsers: 0, hitRate: null, ndcg: null, popularHitRate: null, popularNdcg: null };
+function evaluate(
+  data: Interactions,
+  heldOut: ReadonlyMap<string, string>,
+  als: Parameters<typeof trainAls>[1],
+): Record<string, number | null> {
+  if (heldOut.size === 0 || data.itemIds.length === 0)
+    return { evaluatedUsers: 0, hitRate: null, ndcg: null, popularHitRate: null, popularNdcg: null };
   const factors = trainAls(data, als);
   const f = factors.factors;
   const itemIndex = new Map(data.itemIds.map((id, i) => [id, i]));
@@ -193,7 +199,13 @@ function evaluate(data: Interactions, heldOut: ReadonlyMap<string, string>, als:
     sums.popularNdcg += gain(popularRank);
   });
   const mean = (x: number) => (users === 0 ? null : Math.round((x / users) * 10_000) / 10_000);
-  return { evaluatedUsers: users, hitRate: mean(sums.hit), ndcg: mean(sums.ndcg), popularHitRate: mean(sums.popularHit), popularNdcg: mean(sums.popularNdcg) };
+  return {
+    evaluatedUsers: users,
+    hitRate: mean(sums.hit),
+    ndcg: mean(sums.ndcg),
+    popularHitRate: mean(sums.popularHit),
+    popularNdcg: mean(sums.popularNdcg),
+  };
 }
 
 async function createFactorIndex(es: Client, index: string, definition: 'item-factors' | 'user-factors', dims: number): Promise<void> {
@@ -234,7 +246,11 @@ async function writeFactors(
       const doc: ItemFactorsDoc = {
         itemId,
         vector: rounded(factors.itemFactors.subarray((start + i) * f, (start + i + 1) * f)),
-        neighbours: (neighbours.get(itemId) ?? []).map((n) => ({ ...n, score: Math.round(n.score * 1e6) / 1e6, lift: Math.round(n.lift * 1e4) / 1e4 })),
+        neighbours: (neighbours.get(itemId) ?? []).map((n) => ({
+          ...n,
+          score: Math.round(n.score * 1e6) / 1e6,
+          lift: Math.round(n.lift * 1e4) / 1e4,
+        })),
         ...(item ? { inStock: item.inStock, categoryPath: item.categoryPath, price: item.price } : {}),
       };
       return { id: itemId, doc };

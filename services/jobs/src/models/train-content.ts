@@ -1,4 +1,13 @@
-import { ContentFitter, ContentVectorizer, contentItemOf, cosine, mulberry32, ValidationError, type ContentItem, type ItemDoc } from '@portrait/shared';
+import {
+  ContentFitter,
+  ContentVectorizer,
+  contentItemOf,
+  cosine,
+  mulberry32,
+  ValidationError,
+  type ContentItem,
+  type ItemDoc,
+} from '@portrait/shared';
 import { pointInTimePages } from '@portrait/runtime';
 import type { Trainer } from './context';
 
@@ -57,7 +66,10 @@ export const trainContent: Trainer<'content'> = async ({ deps, parameters, seed,
 };
 
 /** Share of sampled items whose nearest other sampled item shares their root category, and the chance rate. */
-function neighbourAgreement(vectorizer: ContentVectorizer, sample: readonly Sampled[]): { neighbourSameCategory: number; randomSameCategory: number } {
+function neighbourAgreement(
+  vectorizer: ContentVectorizer,
+  sample: readonly Sampled[],
+): { neighbourSameCategory: number; randomSameCategory: number } {
   const vectors = sample.map((s) => vectorizer.vector(s.item));
   const queries = Math.min(QUALITY_QUERIES, sample.length);
   let agree = 0;
