@@ -68,7 +68,7 @@ cat <<EOT
 
 Portrait is up.
   Ingest API      http://127.0.0.1:3001   POST /v1/events, /v1/events/batch, PUT /v1/users/:id/attributes, /v1/items/:id
-  Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/profiles/search, /v1/segments
+  Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/users/:id/recommendations, /v1/profiles/search, /v1/segments
   Indexer         http://127.0.0.1:3002   /metrics, /readyz
   Jobs            http://127.0.0.1:3004   /metrics, /readyz (refresh, retention, segment backfill, export jobs, model training)
   API docs        http://127.0.0.1:3001/docs, http://127.0.0.1:3003/docs   (OpenAPI 3.1 at /openapi.json on every service)
@@ -83,6 +83,8 @@ Try:
   curl -s http://127.0.0.1:3003/v1/insights/rfm; curl -s http://127.0.0.1:3003/v1/insights/clusters
   curl -s 'http://127.0.0.1:3003/v1/insights/rules?level=category&limit=5'
   curl -s 'http://127.0.0.1:3003/v1/profiles/search?tier=high&facets=tier,cluster,riskLevel&size=3'
+  curl -s 'http://127.0.0.1:3003/v1/users/u17/recommendations?k=5'
+  curl -s 'http://127.0.0.1:3003/v1/items/i3/similar?k=5'; curl -s 'http://127.0.0.1:3003/v1/items/i3/also-bought?k=5'
   npm run models -- list
 Stop everything with: npm stop
 EOT

@@ -2,7 +2,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
-import { ContentFitter, ContentStateSchema, ContentVectorizer, cosine, mulberry32, words, type ContentItem } from '@portrait/shared';
+import {
+  checkContentState,
+  CONTENT_VECTOR_DIMS,
+  ContentFitter,
+  ContentStateSchema,
+  ContentVectorizer,
+  cosine,
+  mulberry32,
+  ValidationError,
+  words,
+  type ContentItem,
+} from '@portrait/shared';
 
 const norm = (v: readonly number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
@@ -54,6 +65,15 @@ function neighbourAgreement(vectors: number[][], labels: readonly number[]): num
   });
   return agree / vectors.length;
 }
+
+describe('the content vector and the items mapping', () => {
+  it('agree on the dimension, and a model of another dimension is refused', () => {
+    const items = JSON.parse(readFileSync(path.resolve(__dirname, '../../infra/elasticsearch/indices/items.json'), 'utf8'));
+    expect(items.mappings.properties.content).toMatchObject({ type: 'dense_vector', dims: CONTENT_VECTOR_DIMS, similarity: 'cosine' });
+    expect(() => checkContentState({ dims: CONTENT_VECTOR_DIMS })).not.toThrow();
+    expect(() => checkContentState({ dims: 128 })).toThrow(ValidationError);
+  });
+});
 
 describe('the content model', () => {
   const catalogue = plantedCatalogue();
