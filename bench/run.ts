@@ -1,21 +1,21 @@
 /**
  * Portrait benchmarks.
  *
- *   npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|mining|all ...] [options]
+ *   npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|mining|recommend|all ...] [options]
  *   npx tsx bench/run.ts soak [--minutes N]   (npm run soak; not part of `all`)
  *   npx tsx bench/run.ts cleanup --prefix <prefix>
  *
  * Options (each benchmark uses the ones that apply; defaults in brackets are per benchmark):
  *   --events N              events to send            [ingest 200000, indexer 1000000, read 10 per user]
- *   --users N               distinct users            [ingest 20000, indexer 100000, freshness 20000, read 20000, segments 1000000]
- *   --items N               catalogue size            [ingest 5000, indexer 20000, others 5000]
+ *   --users N               distinct users            [ingest 20000, indexer 100000, freshness 20000, read 20000, segments 1000000, recommend 200000]
+ *   --items N               catalogue size            [ingest 5000, indexer 20000, recommend 50000, others 5000]
  *   --seed N                generator seed            [42]
  *   --batch N               events per batch / job    [500; soak 100]
  *   --concurrency N         concurrent clients        [ingest 8, read 8]
  *   --duration S            freshness run length      [60]
  *   --rate N                freshness background load, soak ingest rate [freshness 1000, soak 500 events/s]
  *   --minutes N             soak: length of the load phase, at most 240 [5]
- *   --requests N            read requests             [5000]
+ *   --requests N            read requests; recommend: requests per strategy [read 5000, recommend 300]
  *   --indexer-concurrency N INDEXER_CONCURRENCY       [the service default]
  *   --indexers N            indexer: processes sharing the queue (they scale out) [1]
  *   --span-days D           indexer: event-time span of the stream; sessions interleave more when short [90]
@@ -24,6 +24,12 @@
  *   --services-in process|child where ingest and query run; the indexer always runs as a child [process]
  *   --prefix P              read: reuse profiles under this prefix; cleanup: the prefix to delete
  *   --keep                  keep indices and Redis keys afterwards
+ *
+ * recommend: loads a synthetic shop's catalogue, about 8 events per user over 60 days and the folded profiles
+ * straight into Elasticsearch; trains and promotes the content model (until every item is vectorized) and the
+ * collaborative model through the query API with the jobs process as a child (wall time, peak RSS, quality); then
+ * per strategy sequential GET /v1/users/:id/recommendations with filters (p50/p95/p99, target p95 <= 50 ms) against
+ * a bare kNN query on the items index; and the average profile _source size.
  *
  * Progress goes to stderr; the final JSON goes to stdout and bench/results/latest.json (plus
  * bench/results/<benchmark>-latest.json per benchmark). Needs Elasticsearch (ES_URL) and Redis (REDIS_URL).
@@ -37,6 +43,7 @@ import { benchIndexer } from './indexer';
 import { benchIngest } from './ingest';
 import { benchMining } from './mining';
 import { benchRead } from './read';
+import { benchRecommend } from './recommend';
 import { benchSegments } from './segments';
 import { killAll } from './service-process';
 import { benchSoak, MAX_SOAK_MINUTES, type SoakArgs } from './soak';
@@ -48,6 +55,7 @@ const BENCHMARKS: Record<string, (args: SoakArgs, infra: Infra, interrupt: Abort
   read: benchRead,
   segments: benchSegments,
   mining: benchMining,
+  recommend: benchRecommend,
   soak: benchSoak,
 };
 /** Run only when named: `all` leaves them out. */
@@ -85,7 +93,7 @@ function parse(): { names: string[]; args: SoakArgs; cleanupOnly: boolean } {
   });
   if (values.help) {
     process.stderr.write(
-      'usage: npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|mining|soak|all|cleanup] [--events N --users N ...]; see bench/run.ts\n',
+      'usage: npx tsx bench/run.ts [ingest|indexer|freshness|read|segments|mining|recommend|soak|all|cleanup] [--events N --users N ...]; see bench/run.ts\n',
     );
     process.exit(0);
   }
