@@ -289,7 +289,11 @@ it('gives a newly upserted item its content vector at once', async () => {
   expect(res.status).toBe(202);
   const doc = await eventually(async () => {
     const found = await es
-      .get<{ contentModel?: number; content?: number[] }>({ index: `${prefix}-items`, id: 'tent-new' })
+      .get<{ contentModel?: number; content?: number[] }>({
+        index: `${prefix}-items`,
+        id: 'tent-new',
+        _source_includes: ['contentModel', 'content'],
+      })
       .catch(() => undefined);
     return found?._source?.contentModel !== undefined ? found._source : undefined;
   });

@@ -40,7 +40,9 @@ export async function migrateIndex(
     await es.indices.refresh({ index: current! });
     const total = (await es.count({ index: current! })).count;
     progress.start(total);
-    for await (const hits of pointInTimePages(es, { index: current!, pageSize: 2000, keepAlive: '5m' })) {
+    // Vectors are left out of `_source` by default (Elasticsearch 9.2+ keeps them apart): copy them too.
+    const pages = pointInTimePages(es, { index: current!, pageSize: 2000, keepAlive: '5m', request: { _source_exclude_vectors: false } });
+    for await (const hits of pages) {
       const res = await es.bulk({ operations: hits.flatMap((h) => [{ create: { _index: target, _id: h._id! } }, h._source as object]) });
       const failed = res.items.map((i) => i.create!).filter((i) => i.status >= 300);
       if (failed.length > 0)

@@ -260,9 +260,10 @@ async function writeFactors(
   for (let start = 0; start < data.userIds.length; start += WRITE_CHUNK) {
     const docs: { id: string; doc: UserFactorsDoc }[] = [];
     data.userIds.slice(start, start + WRITE_CHUNK).forEach((userId, i) => {
-      const row = factors.userFactors.subarray((start + i) * f, (start + i + 1) * f);
-      // Cosine similarity is undefined for a zero vector, which Elasticsearch refuses.
-      if (row.some((v) => v !== 0)) docs.push({ id: userId, doc: { userId, vector: rounded(row) } });
+      const vector = rounded(factors.userFactors.subarray((start + i) * f, (start + i + 1) * f));
+      // Cosine similarity is undefined for a zero vector, which Elasticsearch refuses; a shopper whose only item nobody
+      // else touched can round to one.
+      if (vector.some((v) => v !== 0)) docs.push({ id: userId, doc: { userId, vector } });
     });
     await bulkWrite(deps.es, indices.userIndex, docs);
   }

@@ -54,11 +54,13 @@ export class Models {
   }
 
   async trainStatus(kind: ModelKind, jobId: string): Promise<TrainStatus> {
-    const job = await Job.fromId(this.queue, jobId);
+    let job = await Job.fromId(this.queue, jobId);
     const data = job?.data as { kind?: string } | undefined;
     if (!job || job.name !== JOBS.modelTrain.name || data?.kind !== kind)
       throw new NotFoundError(`no ${kind} training job ${jobId} (finished jobs are kept for a week)`);
     const state = await job.getState();
+    // The job may have finished between the two reads: read it again, so a finished state comes with its result.
+    if (state === 'completed' || state === 'failed') job = (await Job.fromId(this.queue, jobId)) ?? job;
     const progress = ModelTrainProgressSchema.safeParse(job.progress);
     const result = job.returnvalue as { model?: TrainStatus['model'] } | null | undefined;
     return {

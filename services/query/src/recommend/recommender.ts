@@ -3,7 +3,6 @@ import {
   blend,
   categorySimilarity,
   ConflictError,
-  cosine,
   decayedValue,
   diversify,
   foldInUser,
@@ -59,6 +58,7 @@ interface Shopper {
 interface SeedItem {
   seed: Seed;
   title: string;
+  category?: string[];
   content?: number[];
 }
 
@@ -84,13 +84,15 @@ class Lookups {
     this.items ??= (async () => {
       const seeds = this.seeds();
       if (seeds.length === 0) return [];
-      const res = await this.es.mget<{ title?: string; content?: number[] }>({
+      const res = await this.es.mget<{ title?: string; category?: string[]; content?: number[] }>({
         index: this.names.items,
         ids: seeds.map((s) => s.itemId),
-        _source_includes: ['title', 'content'],
+        _source_includes: ['title', 'category', 'content'],
       });
       return res.docs.flatMap((doc, i) =>
-        'found' in doc && doc.found ? [{ seed: seeds[i]!, title: doc._source?.title ?? doc._id, content: doc._source?.content }] : [],
+        'found' in doc && doc.found
+          ? [{ seed: seeds[i]!, title: doc._source?.title ?? doc._id, category: doc._source?.category, content: doc._source?.content }]
+          : [],
       );
     })();
     return this.items;
@@ -329,13 +331,15 @@ export class Recommender {
     // The preference vector: the event-weighted, time-decayed mean of the shopper's items.
     const preference = new Array<number>(withVectors[0]!.vector.length).fill(0);
     for (const { seed, vector } of withVectors) vector.forEach((v, d) => (preference[d]! += seed.weight * v));
-    const hits = await this.knn(this.names.items, 'content', preference, want, request, shopper.exclude, ['content']);
+    const hits = await this.knn(this.names.items, 'content', preference, want, request, shopper.exclude, ['category']);
+    // The reason names the strongest of the shopper's items in the candidate's nearest category (reading each hit's
+    // vector to compare would double the kNN's cost).
     return hits.map((hit) => {
       let anchor = withVectors[0]!;
       let best = -Infinity;
       for (const candidate of withVectors) {
-        const similarity = hit.vector ? cosine(hit.vector, candidate.vector) : 0;
-        if (similarity > best) [anchor, best] = [candidate, similarity];
+        const closeness = categorySimilarity(hit.category, candidate.category) * 1e6 + candidate.seed.weight;
+        if (closeness > best) [anchor, best] = [candidate, closeness];
       }
       return { itemId: hit.id, score: hit.score, reason: because(anchor.seed, anchor.title, 'because you') };
     });
@@ -477,8 +481,8 @@ export class Recommender {
     request: ItemRecommendationRequest,
     exclude: ReadonlySet<string>,
     source: string[] = [],
-  ): Promise<{ id: string; score: number; vector?: number[] }[]> {
-    const res = await this.es.search<Record<string, number[] | undefined>>({
+  ): Promise<{ id: string; score: number; category?: string[] }[]> {
+    const res = await this.es.search<{ category?: string[] }>({
       index,
       knn: {
         field,
@@ -492,7 +496,7 @@ export class Recommender {
     });
     return res.hits.hits
       .filter((h) => h._id !== undefined)
-      .map((h) => ({ id: h._id!, score: h._score ?? 0, vector: source.length > 0 ? h._source?.[source[0]!] : undefined }));
+      .map((h) => ({ id: h._id!, score: h._score ?? 0, category: h._source?.category }));
   }
 
   private async item(itemId: string, fields: string[]): Promise<CatalogueItem> {
