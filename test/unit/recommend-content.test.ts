@@ -80,9 +80,10 @@ describe('the content model', () => {
   const state = fitted(catalogue.map((c) => c.item));
   const vectorizer = new ContentVectorizer(state);
 
-  it('tokenizes words as NFKC lower case runs of letters and digits, without stop words or single characters', () => {
+  it('tokenizes words as NFKC lower case runs of letters, digits and combining marks, without stop words or single characters', () => {
     expect(words('The ＴＥＮＴ, for 2 people—waterproof!')).toEqual(['tent', 'people', 'waterproof']);
     expect(words(undefined)).toEqual([]);
+    expect(words('नमस्ते दुनिया')).toEqual(['नमस्ते', 'दुनिया']);
   });
 
   it('keeps words within the document-frequency bounds and every structural token', () => {

@@ -76,15 +76,16 @@ const STOP_WORDS = new Set(
   'a an and are as at be by for from has in is it its of on or our that the this to was were will with you your'.split(' '),
 );
 
-/** Words of a text: NFKC, lower case, runs of letters and digits, two characters or more, no stop word. */
+/** Words of a text: NFKC, lower case, runs of letters, digits and combining marks, two characters or more, no stop word. */
 export function words(text: string | undefined): string[] {
   if (!text) return [];
   return text
     .slice(0, MAX_TEXT)
     .normalize('NFKC')
     .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w.length >= 2 && !STOP_WORDS.has(w));
+    .split(/[^\p{L}\p{N}\p{M}]+/u)
+    // Combining marks continue a word: without them Hindi or Thai words would break at every vowel sign.
+    .filter((w) => w.length >= 2 && !/^\p{M}/u.test(w) && !STOP_WORDS.has(w));
 }
 
 /** Category prefixes (`c:Food`, `c:Food>Dairy`), brand, tags and price band: the tokens every item keeps. */
