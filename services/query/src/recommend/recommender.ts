@@ -162,7 +162,8 @@ export class Recommender {
   async forUser(userId: string, request: RecommendationRequest): Promise<Recommendations> {
     const [served, shopper] = await Promise.all([this.models.get(), this.shopper(userId)]);
     for (const id of request.exclude ?? []) shopper.exclude.add(id);
-    const want = Math.min(200, request.k * 4);
+    // Candidates per strategy: enough to survive the catalogue check and the blend, few enough to keep kNN cheap.
+    const want = Math.min(100, request.k * (request.strategy === 'hybrid' ? 2 : 4));
     const coldStart = shopper.seeds.length === 0;
     const strategy = request.strategy;
     let lists: Partial<Record<BaseStrategy, Candidate[]>>;
@@ -449,23 +450,26 @@ export class Recommender {
       .map((h) => ({ id: h._id!, similarity: Math.max(0, 2 * (h._score ?? 0) - 1) ** CASE_AMPLIFICATION }))
       .filter((n) => n.similarity > 0);
     if (neighbours.length === 0) return [];
-    const profiles = await this.es.mget<{ state?: { items?: Record<string, ItemTrace> } }>({
+    // Their items from the profiles' doc values (`items.bought`, `items.recent`): no `_source` is parsed.
+    const profiles = await this.es.search({
       index: this.names.profiles,
-      ids: neighbours.map((n) => n.id),
-      _source_includes: ['state.items'],
+      size: neighbours.length,
+      query: { ids: { values: neighbours.map((n) => n.id) } },
+      _source: false,
+      docvalue_fields: ['items.bought', 'items.recent'],
     });
-    const now = this.options.now();
+    const similarity = new Map(neighbours.map((n) => [n.id, n.similarity]));
     const scores = new Map<string, number>();
-    profiles.docs.forEach((doc, i) => {
-      if (!('found' in doc) || !doc.found) return;
-      const items = doc._source?.state?.items ?? {};
-      for (const itemId of Object.keys(items)) {
+    for (const hit of profiles.hits.hits) {
+      const weight = similarity.get(hit._id ?? '') ?? 0;
+      const bought = new Set((hit.fields?.['items.bought'] as string[] | undefined) ?? []);
+      const recent = (hit.fields?.['items.recent'] as string[] | undefined) ?? [];
+      // A purchase says more than a view or a cart: bought items count fully, the others a third.
+      for (const itemId of new Set([...bought, ...recent])) {
         if (shopper.exclude.has(itemId)) continue;
-        const [score, asOf, , boughtAt] = own(items, itemId)!;
-        const weight = Math.min(1, decayedValue([score, asOf], now, this.options.halfLifeDays) / 5) * (boughtAt > 0 ? 1 : 0.5);
-        if (weight > 0) scores.set(itemId, (scores.get(itemId) ?? 0) + neighbours[i]!.similarity * weight);
+        scores.set(itemId, (scores.get(itemId) ?? 0) + weight * (bought.has(itemId) ? 1 : 1 / 3));
       }
-    });
+    }
     const reason: Reason = { code: 'similar_shoppers', text: 'bought by shoppers like you' };
     return [...scores]
       .sort(([ia, a], [ib, b]) => b - a || (ia < ib ? -1 : 1))
