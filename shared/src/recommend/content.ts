@@ -79,13 +79,15 @@ const STOP_WORDS = new Set(
 /** Words of a text: NFKC, lower case, runs of letters, digits and combining marks, two characters or more, no stop word. */
 export function words(text: string | undefined): string[] {
   if (!text) return [];
-  return text
-    .slice(0, MAX_TEXT)
-    .normalize('NFKC')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}\p{M}]+/u)
-    // Combining marks continue a word: without them Hindi or Thai words would break at every vowel sign.
-    .filter((w) => w.length >= 2 && !/^\p{M}/u.test(w) && !STOP_WORDS.has(w));
+  return (
+    text
+      .slice(0, MAX_TEXT)
+      .normalize('NFKC')
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}\p{M}]+/u)
+      // Combining marks continue a word: without them Hindi or Thai words would break at every vowel sign.
+      .filter((w) => w.length >= 2 && !/^\p{M}/u.test(w) && !STOP_WORDS.has(w))
+  );
 }
 
 /** Category prefixes (`c:Food`, `c:Food>Dairy`), brand, tags and price band: the tokens every item keeps. */
