@@ -4,7 +4,7 @@
  * and the refusals (an empty index, a model reading features profiles do not have).
  */
 import type { Client } from '@portrait/runtime';
-import { baseEnv, eventually, http, startStack, testPrefix, type Stack } from '../support/stack';
+import { baseEnv, eventually, http, postEvents, startStack, testPrefix, trainModel, type Stack } from '../support/stack';
 
 const prefix = testPrefix('models');
 const env = baseEnv(prefix, { MODEL_PAGE_SIZE: '25', SEGMENT_RECONCILE_EVERY_MS: '3600000' });
@@ -56,25 +56,8 @@ function history(): unknown[] {
   return events;
 }
 
-async function post(events: unknown[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 200) {
-    const res = await http('POST', `${ingestUrl}/v1/events/batch`, { events: events.slice(i, i + 200) });
-    expect(res.body.rejected).toBe(0);
-  }
-}
-
-async function train(kind: string, body: Record<string, unknown> = {}): Promise<any> {
-  const started = await http('POST', `${queryUrl}/v1/models/${kind}/train`, body);
-  expect(started.status).toBe(202);
-  return eventually(
-    async () => {
-      const res = await http('GET', `${queryUrl}${started.body.statusUrl}`);
-      return ['completed', 'failed'].includes(res.body.state) ? res.body : undefined;
-    },
-    60_000,
-    `${kind} training`,
-  );
-}
+const post = (events: unknown[]): Promise<void> => postEvents(ingestUrl, events);
+const train = (kind: string, body: Record<string, unknown> = {}): Promise<any> => trainModel(queryUrl, kind, body);
 
 async function versionsOn(kind: string): Promise<Record<string, number>> {
   await es.indices.refresh({ index: profiles });

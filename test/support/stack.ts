@@ -164,3 +164,25 @@ export async function startStack(prefix: string, env: Env): Promise<Stack> {
     },
   };
 }
+
+/** Sends events in batches of 200 through the ingest API; every one must be accepted. */
+export async function postEvents(ingestUrl: string, events: readonly unknown[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 200) {
+    const res = await http('POST', `${ingestUrl}/v1/events/batch`, { events: events.slice(i, i + 200) });
+    expect(res.body.rejected).toBe(0);
+  }
+}
+
+/** Queues a training through the query API and waits until it completes or fails; answers its last status. */
+export async function trainModel(queryUrl: string, kind: string, body: Record<string, unknown> = {}): Promise<any> {
+  const started = await http('POST', `${queryUrl}/v1/models/${kind}/train`, body);
+  expect(started.status).toBe(202);
+  return eventually(
+    async () => {
+      const res = await http('GET', `${queryUrl}${started.body.statusUrl}`);
+      return ['completed', 'failed'].includes(res.body.state) ? res.body : undefined;
+    },
+    60_000,
+    `${kind} training`,
+  );
+}
