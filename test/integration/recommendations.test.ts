@@ -322,3 +322,42 @@ it('counts impressions and clicks per strategy and position, and damps items sho
     return now === undefined || now.score < second.score ? true : undefined;
   });
 });
+
+it('serves a pinned model version, and says clearly why a version cannot be served', async () => {
+  const active = await recommend('s0', '?strategy=als&k=3');
+  const trained = await train('collaborative', { parameters: { als: { factors: 4, iterations: 4 }, cooccurrence: { minCount: 1 } } });
+  expect(trained.state).toBe('completed');
+  const version: number = trained.model.version;
+  expect(version).toBeGreaterThan(active.models.collaborative);
+  // Trained, not promoted: it answers when pinned, from its own factor indices; the active version answers otherwise.
+  for (const strategy of ['als', 'user_cf', 'item_cf', 'hybrid']) {
+    const pinned = await recommend('s0', `?strategy=${strategy}&k=3&models=collaborative:${version}`);
+    expect(pinned.models.collaborative).toBe(version);
+  }
+  expect((await recommend('s0', '?strategy=als&k=3')).models.collaborative).toBe(active.models.collaborative);
+  const also = await http('GET', `${queryUrl}/v1/items/${itemId(1, 0)}/also-bought?k=3&models=collaborative:${version}`);
+  expect(also.body.models.collaborative).toBe(version);
+  const pinnedActive = await recommend('s0', `?strategy=content&k=3&models=content:${active.models.content},rules:${active.models.rules}`);
+  expect(pinnedActive.models).toEqual(active.models);
+
+  const content = await http('GET', `${queryUrl}/v1/users/s0/recommendations?strategy=content&models=content:${active.models.content + 1}`);
+  expect(content.status).toBe(409);
+  expect(content.body.message).toContain(`v${active.models.content} is`);
+  const unknown = await http('GET', `${queryUrl}/v1/users/s0/recommendations?models=collaborative:999`);
+  expect(unknown.status).toBe(404);
+  expect(unknown.body.message).toContain('no collaborative model version 999');
+  for (const models of ['segments:1', 'collaborative:0', 'collaborative', 'collaborative:1,collaborative:2']) {
+    const bad = await http('GET', `${queryUrl}/v1/users/s0/recommendations?models=${models}`);
+    expect({ models, status: bad.status, path: bad.body.issues?.[0]?.path }).toEqual({ models, status: 400, path: 'query.models' });
+  }
+
+  // Its factors deleted (as the training job prunes old retired versions): a 409 that says so, not a 500.
+  const state = (await http('GET', `${queryUrl}/v1/models/collaborative/${version}`)).body.state;
+  await es.indices.delete({ index: [state.itemIndex, state.userIndex] });
+  for (const strategy of ['als', 'hybrid']) {
+    const gone = await http('GET', `${queryUrl}/v1/users/s0/recommendations?strategy=${strategy}&models=collaborative:${version}`);
+    expect({ strategy, status: gone.status }).toEqual({ strategy, status: 409 });
+    expect(gone.body.message).toContain('factor index');
+  }
+  expect((await recommend('s0', '?strategy=als&k=3')).models.collaborative).toBe(active.models.collaborative);
+});

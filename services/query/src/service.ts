@@ -91,7 +91,7 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     const modelStore = new ModelStore(es, names, redis, namespace);
     app.use(modelRoutes(new Models(modelStore, modelsQueue), new Insights(es, names.profiles, modelStore, redis, namespace)));
     const now = clockOf(config);
-    const recommender = new Recommender(es, names, new ServedModelCache(modelStore, redis, namespace, logger), {
+    const recommender = new Recommender(es, names, new ServedModelCache(modelStore, es, redis, namespace, logger), {
       boughtDays: config.RECOMMEND_BOUGHT_DAYS,
       popularDays: config.RECOMMEND_POPULAR_DAYS,
       trendingDays: config.RECOMMEND_TRENDING_DAYS,

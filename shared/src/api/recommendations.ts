@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IdSchema } from '../events';
 import { Limits } from '../limits';
+import { SERVED_MODEL_KINDS, type ServedModelKind } from '../models/kinds';
 import { BASE_STRATEGIES, STRATEGIES } from '../recommend/strategies';
 import { json, type ApiRoute } from './route';
 
@@ -36,6 +37,31 @@ const ids = z
     return list;
   });
 
+/** Model versions to answer with instead of the active ones: `collaborative:4,rules:2`. */
+export type ModelPins = Partial<Record<ServedModelKind, number>>;
+
+const pins = z
+  .string()
+  .max(200)
+  .transform((text, ctx): ModelPins => {
+    const out: ModelPins = {};
+    for (const part of text.split(',').map((s) => s.trim())) {
+      if (part === '') continue;
+      const match = /^([a-z]+):([0-9]{1,9})$/.exec(part);
+      const kind = match?.[1] as ServedModelKind | undefined;
+      if (!match || !kind || !(SERVED_MODEL_KINDS as readonly string[]).includes(kind) || Number(match[2]) < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(part.slice(0, 40))} is not kind:version with kind one of ${SERVED_MODEL_KINDS.join(', ')} and a version from 1`,
+        });
+        continue;
+      }
+      if (out[kind] !== undefined) ctx.addIssue({ code: 'custom', message: `${kind} is pinned twice` });
+      out[kind] = Number(match[2]);
+    }
+    return out;
+  });
+
 const price = z.coerce.number().finite().nonnegative().max(1e9);
 
 const Filters = {
@@ -55,6 +81,10 @@ const Filters = {
   minPrice: price.optional(),
   maxPrice: price.optional(),
   exclude: ids.optional().meta({ description: 'Comma-separated item ids never to return (already on the page, say)' }),
+  models: pins.optional().meta({
+    description:
+      'Model versions to answer with instead of the active ones, as `kind:version` pairs (`collaborative:4,rules:2`): try a trained version before promoting it, or compare with a retired one. `404` for a version that does not exist, `409` for one that cannot be served (a content version other than the active one: items carry only its vectors; a collaborative version whose factor indices were deleted).',
+  }),
 };
 
 const priceOrder = (q: { minPrice?: number; maxPrice?: number }) =>
@@ -166,7 +196,7 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
     tag: 'recommendations',
     summary: 'What this shopper should see next, each item with its score, strategies and reason',
     description:
-      'Never returns an item the shopper bought within the configured window (`RECOMMEND_BOUGHT_DAYS`), one already in their recent history, an out-of-stock item or an `exclude`d one. Items shown often without a click are damped. A shopper with no history, or unknown, gets popular items (`fallback: cold_start`). `409` when the strategy needs a model that is not active.',
+      'Never returns an item the shopper bought within the configured window (`RECOMMEND_BOUGHT_DAYS`), one already in their recent history, an out-of-stock item or an `exclude`d one. Items shown often without a click are damped. A shopper with no history, or unknown, gets popular items (`fallback: cold_start`). `409` when the strategy needs a model that is not active, or a pinned version (`models`) cannot be served; `404` for a pinned version that does not exist.',
     request: { params: RecommendationUserParams, query: RecommendationQuery },
     responses: {
       200: {
@@ -176,7 +206,7 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
         }),
       },
     },
-    errors: [400, 409, 503],
+    errors: [400, 404, 409, 503],
   },
   {
     method: 'get',

@@ -24,7 +24,7 @@ import {
 } from '@portrait/shared';
 import { errors, type Client, type estypes } from '@portrait/runtime';
 import { Popularity, type PopularScope } from './popularity';
-import type { ServedModelCache, ServedModels } from './served-models';
+import { factorsGone, type ServedModelCache, type ServedModels } from './served-models';
 
 export interface RecommenderOptions {
   /** Items bought within this many days are never recommended again. */
@@ -98,18 +98,22 @@ class Lookups {
     return this.items;
   }
 
-  seedFactors(): Promise<SeedFactors[]> {
+  /** From the served collaborative version's own item-factor index (a pinned version is not behind the alias). */
+  seedFactors(index: string): Promise<SeedFactors[]> {
     this.factors ??= (async () => {
       const seeds = this.seeds();
       if (seeds.length === 0) return [];
       const res = await this.es.mget<{ vector?: number[]; neighbours?: StoredNeighbour[] }>({
-        index: this.names.itemFactors,
+        index,
         ids: seeds.map((s) => s.itemId),
         _source_includes: ['vector', 'neighbours'],
       });
-      return res.docs.flatMap((doc, i) =>
-        'found' in doc && doc.found ? [{ seed: seeds[i]!, vector: doc._source?.vector, neighbours: doc._source?.neighbours ?? [] }] : [],
-      );
+      return res.docs.flatMap((doc, i) => {
+        if ('error' in doc && doc.error.type === 'index_not_found_exception') throw new IndexGoneError(index);
+        return 'found' in doc && doc.found
+          ? [{ seed: seeds[i]!, vector: doc._source?.vector, neighbours: doc._source?.neighbours ?? [] }]
+          : [];
+      });
     })();
     return this.factors;
   }
@@ -160,7 +164,7 @@ export class Recommender {
   }
 
   async forUser(userId: string, request: RecommendationRequest): Promise<Recommendations> {
-    const [served, shopper] = await Promise.all([this.models.get(), this.shopper(userId)]);
+    const [served, shopper] = await Promise.all([this.models.get(request.models), this.shopper(userId)]);
     for (const id of request.exclude ?? []) shopper.exclude.add(id);
     // Candidates per strategy: enough to survive the catalogue check and the blend, few enough to keep kNN cheap.
     const want = Math.min(100, request.k * (request.strategy === 'hybrid' ? 2 : 4));
@@ -168,8 +172,8 @@ export class Recommender {
     const strategy = request.strategy;
     let lists: Partial<Record<BaseStrategy, Candidate[]>>;
     if (strategy === 'hybrid' && coldStart) lists = { popular: await this.popular(shopper, request, want) };
-    else if (strategy === 'hybrid') lists = await this.hybrid(shopper, request, served, want);
-    else lists = { [strategy]: await this.run(strategy, shopper, request, served, want, true) };
+    else if (strategy === 'hybrid') lists = await factorsGuard(served, this.hybrid(shopper, request, served, want));
+    else lists = { [strategy]: await factorsGuard(served, this.run(strategy, shopper, request, served, want, true)) };
     const blended = blend(lists);
     const items = await this.finish(blended, shopper.exclude, shopper.shown, request);
     return {
@@ -183,7 +187,7 @@ export class Recommender {
   }
 
   async similar(itemId: string, request: ItemRecommendationRequest): Promise<ItemRecommendations> {
-    const served = await this.models.get();
+    const served = await this.models.get(request.models);
     if (!served.content) throw noModel('content', 'similar items');
     const item = await this.item(itemId, ['title', 'content']);
     if (!item.content)
@@ -203,13 +207,16 @@ export class Recommender {
   }
 
   async alsoBought(itemId: string, request: ItemRecommendationRequest): Promise<ItemRecommendations> {
-    const served = await this.models.get();
+    const served = await this.models.get(request.models);
     if (!served.collaborative && !served.rules) throw noModel('collaborative', 'also-bought items');
     await this.item(itemId, ['title']); // 404 for an unknown item
     const seeds: Seed[] = [{ itemId, weight: 1, how: 'bought' }];
     const exclude = new Set([itemId, ...(request.exclude ?? [])]);
     const lookups = new Lookups(this.es, this.names, () => seeds);
-    const candidates = await this.itemCf(seeds, lookups, exclude, served, Math.min(200, request.k * 3), 'often bought with');
+    const candidates = await factorsGuard(
+      served,
+      this.itemCf(seeds, lookups, exclude, served, Math.min(200, request.k * 3), 'often bought with'),
+    );
     return {
       itemId,
       requestId: randomUUID(),
@@ -363,7 +370,10 @@ export class Recommender {
       scores.set(itemId, entry);
     };
     const top = seeds[0]?.weight ?? 1;
-    const [factors, items] = await Promise.all([served.collaborative ? lookups.seedFactors() : [], lookups.seedItems()]);
+    const [factors, items] = await Promise.all([
+      served.collaborative ? lookups.seedFactors(served.collaborative.state.itemIndex) : [],
+      lookups.seedItems(),
+    ]);
     for (const { seed, neighbours } of factors) for (const n of neighbours) add(n.itemId, (seed.weight / top) * n.score, seed);
     const titles = new Map(items.map((i) => [i.seed.itemId, i.title]));
     if (served.rules) {
@@ -396,7 +406,7 @@ export class Recommender {
       const state = served.collaborative!.state;
       const rows: number[][] = [];
       const weights: number[] = [];
-      for (const { seed, vector } of await shopper.lookups.seedFactors()) {
+      for (const { seed, vector } of await shopper.lookups.seedFactors(state.itemIndex)) {
         if (vector?.length !== state.factors) continue;
         rows.push(vector);
         weights.push(seed.weight);
@@ -408,13 +418,13 @@ export class Recommender {
       }
       try {
         const res = await this.es.get<{ vector?: number[] }>({
-          index: this.names.userFactors,
+          index: state.userIndex,
           id: shopper.userId,
           _source_includes: ['vector'],
         });
         return res._source?.vector;
       } catch (error) {
-        if (error instanceof errors.ResponseError && error.statusCode === 404) return undefined;
+        if (error instanceof errors.ResponseError && error.statusCode === 404 && goneIndex(error) === undefined) return undefined;
         throw error;
       }
     });
@@ -423,7 +433,7 @@ export class Recommender {
   private async als(shopper: Shopper, request: RecommendationRequest, served: ServedModels, want: number): Promise<Candidate[]> {
     const vector = await this.userVector(shopper, served);
     if (!vector) return [];
-    const hits = await this.knn(this.names.itemFactors, 'vector', vector, want, request, shopper.exclude);
+    const hits = await this.knn(served.collaborative!.state.itemIndex, 'vector', vector, want, request, shopper.exclude);
     const reason: Reason = { code: 'taste', text: 'matches your taste' };
     return hits.map((h) => ({ itemId: h.id, score: h.score, reason }));
   }
@@ -432,7 +442,7 @@ export class Recommender {
     const vector = await this.userVector(shopper, served);
     if (!vector) return [];
     const res = await this.es.search({
-      index: this.names.userFactors,
+      index: served.collaborative!.state.userIndex,
       knn: {
         field: 'vector',
         query_vector: vector,
@@ -564,6 +574,30 @@ export class Recommender {
 
 function because(seed: Seed, title: string, phrase: 'because you'): Reason {
   return { code: seed.how, text: `${phrase} ${seed.how} ${title}`, itemId: seed.itemId };
+}
+
+/** A served collaborative version whose factor index was deleted since it was loaded: a `409`, not a `500`. */
+async function factorsGuard<T>(served: ServedModels, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const index = error instanceof IndexGoneError ? error.index : goneIndex(error);
+    if (served.collaborative && index !== undefined) throw factorsGone(served.collaborative.version, 'served', index);
+    throw error;
+  }
+}
+
+class IndexGoneError extends Error {
+  constructor(readonly index: string) {
+    super(`index ${index} does not exist`);
+  }
+}
+
+/** The index an Elasticsearch error says does not exist, if that is what it says. */
+function goneIndex(error: unknown): string | undefined {
+  if (!(error instanceof errors.ResponseError)) return undefined;
+  const body = error.body as { error?: { type?: string; index?: string } } | undefined;
+  return body?.error?.type === 'index_not_found_exception' ? (body.error.index ?? 'unknown') : undefined;
 }
 
 function noModel(kind: 'content' | 'collaborative', what: string): ConflictError {
