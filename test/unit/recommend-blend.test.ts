@@ -6,6 +6,7 @@ import {
   categorySimilarity,
   diversify,
   HYBRID_WEIGHTS,
+  hybridStrategies,
   type BaseStrategy,
   type Candidate,
   type Reason,
@@ -264,5 +265,21 @@ describe('capPerGroup', () => {
   it('refuses a bad k or cap', () => {
     expect(() => capPerGroup(items, -1, 1, brand)).toThrow(/k must be/);
     expect(() => capPerGroup(items, 3, 0, brand)).toThrow(/maxPerGroup/);
+  });
+});
+
+describe('hybridStrategies', () => {
+  const all = ['item_cf', 'als', 'content', 'user_cf', 'popular'];
+
+  it('blends every strategy when the factors beat popularity on their hold-out, or when nothing says otherwise', () => {
+    expect(hybridStrategies({ ndcg: 0.2, popularNdcg: 0.17 })).toEqual(all);
+    expect(hybridStrategies()).toEqual(all);
+    expect(hybridStrategies({ ndcg: null, popularNdcg: null })).toEqual(all);
+    expect(hybridStrategies({ ndcg: '0.1', popularNdcg: 0.5 })).toEqual(all);
+  });
+
+  it('leaves out the two factor strategies when the factors do not beat popularity', () => {
+    expect(hybridStrategies({ ndcg: 0.22, popularNdcg: 0.52 })).toEqual(['item_cf', 'content', 'popular']);
+    expect(hybridStrategies({ ndcg: 0.5, popularNdcg: 0.5 })).toEqual(['item_cf', 'content', 'popular']);
   });
 });

@@ -93,7 +93,10 @@ const priceOrder = (q: { minPrice?: number; maxPrice?: number }) =>
 export const RecommendationQuery = z
   .strictObject({
     ...Filters,
-    strategy: z.enum(STRATEGIES).default('hybrid').meta({ description: 'Which recommender answers; `hybrid` blends the others' }),
+    strategy: z.enum(STRATEGIES).default('hybrid').meta({
+      description:
+        'Which recommender answers. `hybrid` blends the others, leaving out `als` and `user_cf` when the collaborative model lost to popularity on its own hold-out (its `quality.ndcg` against `quality.popularNdcg`)',
+    }),
     diversity: z.coerce
       .number()
       .min(0)

@@ -21,6 +21,24 @@ export const HYBRID_WEIGHTS: Readonly<Record<BaseStrategy, number>> = Object.fre
   popular: 0.1,
 });
 
+/** The collaborative model's hold-out figures the hybrid reads (leave-latest-out NDCG@10 of ALS and of popularity). */
+export interface FactorQuality {
+  ndcg?: unknown;
+  popularNdcg?: unknown;
+}
+
+/**
+ * The strategies the hybrid blends: all five, except `als` and `user_cf` (both rank by the collaborative factors)
+ * when the factors' NDCG@10 on the training's own hold-out does not beat popularity's: blended in, they would pull
+ * the list below its popular part. Without such figures (no hold-out, no collaborative model) nothing is left out.
+ */
+export function hybridStrategies(factors?: FactorQuality): BaseStrategy[] {
+  const all: BaseStrategy[] = ['item_cf', 'als', 'content', 'user_cf', 'popular'];
+  const { ndcg, popularNdcg } = factors ?? {};
+  if (typeof ndcg !== 'number' || typeof popularNdcg !== 'number' || ndcg > popularNdcg) return all;
+  return all.filter((s) => s !== 'als' && s !== 'user_cf');
+}
+
 export interface Blended {
   itemId: string;
   score: number;

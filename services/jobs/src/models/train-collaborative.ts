@@ -127,7 +127,7 @@ export const trainCollaborative: Trainer<'collaborative'> = async ({ deps, param
   await progress({ phase: 'storing', rows: full.pairs, total });
   try {
     await writeFactors(deps, { itemIndex, userIndex }, data, factors, neighbours);
-    await pruneRetiredFactors(deps);
+    await pruneFactors(deps);
   } catch (error) {
     await deps.es.indices.delete({ index: [itemIndex, userIndex], ignore_unavailable: true }).catch(() => undefined);
     throw error;
@@ -271,10 +271,20 @@ async function writeFactors(
   await deps.es.indices.refresh({ index: [indices.itemIndex, indices.userIndex] });
 }
 
-/** Deletes the factors of retired versions but the newest one (kept so a rollback can promote it again). */
-async function pruneRetiredFactors(deps: JobsDeps): Promise<void> {
-  const retired = (await deps.models.list('collaborative')).filter((m) => m.status === 'retired').sort((a, b) => b.version - a.version);
-  for (const summary of retired.slice(1)) {
+/** Factor indices kept per status besides the active version's: enough to roll back, or to pin and compare. */
+const KEPT_FACTORS = { retired: 1, trained: 2 } as const;
+
+/**
+ * Deletes the factor indices of old versions: all but the newest retired one (a rollback can promote it again) and
+ * the two newest trained ones never promoted (they can be pinned with `models=collaborative:<version>` and compared).
+ * The run being written has no model document yet, so it is never among them.
+ */
+async function pruneFactors(deps: JobsDeps): Promise<void> {
+  const versions = (await deps.models.list('collaborative')).sort((a, b) => b.version - a.version);
+  const old = (['retired', 'trained'] as const).flatMap((status) =>
+    versions.filter((m) => m.status === status).slice(KEPT_FACTORS[status]),
+  );
+  for (const summary of old) {
     const doc = await deps.models.get('collaborative', summary.version);
     const state = doc.state as Partial<CollaborativeState>;
     const indices = [state.itemIndex, state.userIndex].filter((i): i is string => typeof i === 'string');

@@ -6,6 +6,7 @@ import {
   decayedValue,
   diversify,
   foldInUser,
+  hybridStrategies,
   NotFoundError,
   own,
   rulesFor,
@@ -231,7 +232,7 @@ export class Recommender {
     served: ServedModels,
     want: number,
   ): Promise<Partial<Record<BaseStrategy, Candidate[]>>> {
-    const strategies: BaseStrategy[] = ['item_cf', 'als', 'content', 'user_cf', 'popular'];
+    const strategies = hybridStrategies(served.collaborative?.quality);
     const lists = await Promise.all(strategies.map((s) => this.run(s, shopper, request, served, want, false)));
     return Object.fromEntries(strategies.map((s, i) => [s, lists[i]!]));
   }

@@ -3,6 +3,7 @@ import {
   modelsGenerationKey,
   parseModelState,
   type CollaborativeState,
+  type FactorQuality,
   type ModelDoc,
   type ModelPins,
   type RulesState,
@@ -15,10 +16,15 @@ export interface Served<S> {
   state: S;
 }
 
+/** A collaborative version, with the hold-out figures its training measured (the hybrid reads them). */
+export interface ServedCollaborative extends Served<CollaborativeState> {
+  quality: FactorQuality;
+}
+
 /** The model versions a recommendation is served from: the active ones, or those the request pinned. */
 export interface ServedModels {
   content?: Served<{ dims: number }>;
-  collaborative?: Served<CollaborativeState>;
+  collaborative?: ServedCollaborative;
   rules?: Served<RulesState>;
 }
 
@@ -111,6 +117,11 @@ export function factorsGone(version: number, status: string, index: string): Con
 function load(served: ServedModels, doc: ModelDoc): void {
   const kind = doc.kind as ServedModelKind;
   if (kind === 'content') served.content = { version: doc.version, state: { dims: parseModelState('content', doc.state).dims } };
-  else if (kind === 'collaborative') served.collaborative = { version: doc.version, state: parseModelState('collaborative', doc.state) };
+  else if (kind === 'collaborative')
+    served.collaborative = {
+      version: doc.version,
+      state: parseModelState('collaborative', doc.state),
+      quality: { ndcg: doc.quality.ndcg, popularNdcg: doc.quality.popularNdcg },
+    };
   else if (kind === 'rules') served.rules = { version: doc.version, state: parseModelState('rules', doc.state) };
 }
