@@ -6,7 +6,7 @@ import {
   categorySimilarity,
   diversify,
   HYBRID_WEIGHTS,
-  hybridStrategies,
+  hybridWeights,
   type BaseStrategy,
   type Candidate,
   type Reason,
@@ -268,18 +268,28 @@ describe('capPerGroup', () => {
   });
 });
 
-describe('hybridStrategies', () => {
-  const all = ['item_cf', 'als', 'content', 'user_cf', 'popular'];
+describe('hybridWeights', () => {
+  const sum = (w: Record<string, number>) => Object.values(w).reduce((a, b) => a + b, 0);
 
-  it('blends every strategy when the factors beat popularity on their hold-out, or when nothing says otherwise', () => {
-    expect(hybridStrategies({ ndcg: 0.2, popularNdcg: 0.17 })).toEqual(all);
-    expect(hybridStrategies()).toEqual(all);
-    expect(hybridStrategies({ ndcg: null, popularNdcg: null })).toEqual(all);
-    expect(hybridStrategies({ ndcg: '0.1', popularNdcg: 0.5 })).toEqual(all);
+  it('keeps the documented weights when the factors beat popularity on their hold-out, or when nothing says otherwise', () => {
+    for (const quality of [
+      { ndcg: 0.2, popularNdcg: 0.17 },
+      undefined,
+      { ndcg: null, popularNdcg: null },
+      { ndcg: '0.1', popularNdcg: 0.5 },
+    ])
+      expect(hybridWeights(quality)).toEqual(HYBRID_WEIGHTS);
   });
 
-  it('leaves out the two factor strategies when the factors do not beat popularity', () => {
-    expect(hybridStrategies({ ndcg: 0.22, popularNdcg: 0.52 })).toEqual(['item_cf', 'content', 'popular']);
-    expect(hybridStrategies({ ndcg: 0.5, popularNdcg: 0.5 })).toEqual(['item_cf', 'content', 'popular']);
+  it('gives the factor strategies’ share to popularity when the factors do not beat it', () => {
+    for (const quality of [
+      { ndcg: 0.22, popularNdcg: 0.52 },
+      { ndcg: 0.5, popularNdcg: 0.5 },
+    ]) {
+      const weights = hybridWeights(quality);
+      expect(weights).toMatchObject({ item_cf: HYBRID_WEIGHTS.item_cf, content: HYBRID_WEIGHTS.content, als: 0, user_cf: 0 });
+      expect(weights.popular).toBeCloseTo(HYBRID_WEIGHTS.popular + HYBRID_WEIGHTS.als + HYBRID_WEIGHTS.user_cf, 12);
+      expect(sum(weights)).toBeCloseTo(1, 12);
+    }
   });
 });

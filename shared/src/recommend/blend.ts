@@ -28,15 +28,20 @@ export interface FactorQuality {
 }
 
 /**
- * The strategies the hybrid blends: all five, except `als` and `user_cf` (both rank by the collaborative factors)
- * when the factors' NDCG@10 on the training's own hold-out does not beat popularity's: blended in, they would pull
- * the list below its popular part. Without such figures (no hold-out, no collaborative model) nothing is left out.
+ * The hybrid's weights for the served models: HYBRID_WEIGHTS, unless the collaborative factors' NDCG@10 on the
+ * training's own hold-out does not beat popularity's. Then `als` and `user_cf` (both rank by the factors) weigh 0 and
+ * their share goes to `popular`, the baseline they lost to: blended in, they would pull the list below it. Without
+ * such figures (no hold-out, no collaborative model) the weights stay as documented. They always sum to 1.
  */
-export function hybridStrategies(factors?: FactorQuality): BaseStrategy[] {
-  const all: BaseStrategy[] = ['item_cf', 'als', 'content', 'user_cf', 'popular'];
+export function hybridWeights(factors?: FactorQuality): Record<BaseStrategy, number> {
   const { ndcg, popularNdcg } = factors ?? {};
-  if (typeof ndcg !== 'number' || typeof popularNdcg !== 'number' || ndcg > popularNdcg) return all;
-  return all.filter((s) => s !== 'als' && s !== 'user_cf');
+  if (typeof ndcg !== 'number' || typeof popularNdcg !== 'number' || ndcg > popularNdcg) return { ...HYBRID_WEIGHTS };
+  return {
+    ...HYBRID_WEIGHTS,
+    als: 0,
+    user_cf: 0,
+    popular: HYBRID_WEIGHTS.popular + HYBRID_WEIGHTS.als + HYBRID_WEIGHTS.user_cf,
+  };
 }
 
 export interface Blended {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
+  BASE_STRATEGIES,
   blend,
   categorySimilarity,
   ConflictError,
   decayedValue,
   diversify,
   foldInUser,
-  hybridStrategies,
+  hybridWeights,
   NotFoundError,
   own,
   rulesFor,
@@ -171,11 +172,13 @@ export class Recommender {
     const want = Math.min(100, request.k * (request.strategy === 'hybrid' ? 2 : 4));
     const coldStart = shopper.seeds.length === 0;
     const strategy = request.strategy;
+    const weights = hybridWeights(served.collaborative?.quality);
     let lists: Partial<Record<BaseStrategy, Candidate[]>>;
     if (strategy === 'hybrid' && coldStart) lists = { popular: await this.popular(shopper, request, want) };
-    else if (strategy === 'hybrid') lists = await factorsGuard(served, this.hybrid(shopper, request, served, want));
+    else if (strategy === 'hybrid') lists = await factorsGuard(served, this.hybrid(shopper, request, served, weights, want));
     else lists = { [strategy]: await factorsGuard(served, this.run(strategy, shopper, request, served, want, true)) };
-    const blended = blend(lists);
+    // A strategy asked for alone answers in its own order, whatever its weight in the hybrid.
+    const blended = blend(lists, strategy === 'hybrid' ? weights : {});
     const items = await this.finish(blended, shopper.exclude, shopper.shown, request);
     return {
       userId,
@@ -230,9 +233,10 @@ export class Recommender {
     shopper: Shopper,
     request: RecommendationRequest,
     served: ServedModels,
+    weights: Readonly<Record<BaseStrategy, number>>,
     want: number,
   ): Promise<Partial<Record<BaseStrategy, Candidate[]>>> {
-    const strategies = hybridStrategies(served.collaborative?.quality);
+    const strategies = BASE_STRATEGIES.filter((s) => weights[s] > 0);
     const lists = await Promise.all(strategies.map((s) => this.run(s, shopper, request, served, want, false)));
     return Object.fromEntries(strategies.map((s, i) => [s, lists[i]!]));
   }
