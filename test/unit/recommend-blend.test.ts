@@ -270,26 +270,31 @@ describe('capPerGroup', () => {
 
 describe('hybridWeights', () => {
   const sum = (w: Record<string, number>) => Object.values(w).reduce((a, b) => a + b, 0);
+  const lost = { ndcg: 0.22, popularNdcg: 0.52, windowDays: 365 };
 
   it('keeps the documented weights when the factors beat popularity on their hold-out, or when nothing says otherwise', () => {
     for (const quality of [
-      { ndcg: 0.2, popularNdcg: 0.17 },
+      { ndcg: 0.2, popularNdcg: 0.17, windowDays: 365 },
       undefined,
-      { ndcg: null, popularNdcg: null },
-      { ndcg: '0.1', popularNdcg: 0.5 },
+      { ndcg: null, popularNdcg: null, windowDays: 365 },
+      { ndcg: '0.1', popularNdcg: 0.5, windowDays: 365 },
+      { ndcg: 0.1, popularNdcg: 0.5 },
     ])
-      expect(hybridWeights(quality)).toEqual(HYBRID_WEIGHTS);
+      expect(hybridWeights(quality, 365)).toEqual(HYBRID_WEIGHTS);
   });
 
   it('gives the factor strategies’ share to popularity when the factors do not beat it', () => {
-    for (const quality of [
-      { ndcg: 0.22, popularNdcg: 0.52 },
-      { ndcg: 0.5, popularNdcg: 0.5 },
-    ]) {
-      const weights = hybridWeights(quality);
+    for (const quality of [lost, { ...lost, ndcg: 0.52 }]) {
+      const weights = hybridWeights(quality, 365);
       expect(weights).toMatchObject({ item_cf: HYBRID_WEIGHTS.item_cf, content: HYBRID_WEIGHTS.content, als: 0, user_cf: 0 });
       expect(weights.popular).toBeCloseTo(HYBRID_WEIGHTS.popular + HYBRID_WEIGHTS.als + HYBRID_WEIGHTS.user_cf, 12);
       expect(sum(weights)).toBeCloseTo(1, 12);
     }
+  });
+
+  it('trusts the hold-out only when repeats are not served over the data it read', () => {
+    expect(hybridWeights(lost, 1)).toEqual(HYBRID_WEIGHTS);
+    expect(hybridWeights(lost, 364)).toEqual(HYBRID_WEIGHTS);
+    expect(hybridWeights(lost, 3650).als).toBe(0);
   });
 });

@@ -25,17 +25,25 @@ export const HYBRID_WEIGHTS: Readonly<Record<BaseStrategy, number>> = Object.fre
 export interface FactorQuality {
   ndcg?: unknown;
   popularNdcg?: unknown;
+  /** The days of interactions the training read (its `windowDays`). */
+  windowDays?: unknown;
 }
 
 /**
  * The hybrid's weights for the served models: HYBRID_WEIGHTS, unless the collaborative factors' NDCG@10 on the
  * training's own hold-out does not beat popularity's. Then `als` and `user_cf` (both rank by the factors) weigh 0 and
- * their share goes to `popular`, the baseline they lost to: blended in, they would pull the list below it. Without
- * such figures (no hold-out, no collaborative model) the weights stay as documented. They always sum to 1.
+ * their share goes to `popular`, the baseline they lost to: blended in, they would pull the list below it.
+ *
+ * The hold-out ranks items new to the shopper, which is what is served only while purchases are not recommended
+ * again over the data the training read (`boughtDays` ≥ its `windowDays`). Where repeats are served (a short
+ * bought window: groceries), the hold-out does not measure the served task and the weights stay as documented, as
+ * they do without such figures (no hold-out, no collaborative model). They always sum to 1.
  */
-export function hybridWeights(factors?: FactorQuality): Record<BaseStrategy, number> {
-  const { ndcg, popularNdcg } = factors ?? {};
-  if (typeof ndcg !== 'number' || typeof popularNdcg !== 'number' || ndcg > popularNdcg) return { ...HYBRID_WEIGHTS };
+export function hybridWeights(factors: FactorQuality | undefined, boughtDays: number): Record<BaseStrategy, number> {
+  const { ndcg, popularNdcg, windowDays } = factors ?? {};
+  const measuresServedTask = typeof windowDays === 'number' && boughtDays >= windowDays;
+  if (!measuresServedTask || typeof ndcg !== 'number' || typeof popularNdcg !== 'number' || ndcg > popularNdcg)
+    return { ...HYBRID_WEIGHTS };
   return {
     ...HYBRID_WEIGHTS,
     als: 0,

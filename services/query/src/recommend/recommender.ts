@@ -172,7 +172,7 @@ export class Recommender {
     const want = Math.min(100, request.k * (request.strategy === 'hybrid' ? 2 : 4));
     const coldStart = shopper.seeds.length === 0;
     const strategy = request.strategy;
-    const weights = hybridWeights(served.collaborative?.quality);
+    const weights = hybridWeights(served.collaborative?.quality, this.options.boughtDays);
     let lists: Partial<Record<BaseStrategy, Candidate[]>>;
     if (strategy === 'hybrid' && coldStart) lists = { popular: await this.popular(shopper, request, want) };
     else if (strategy === 'hybrid') lists = await factorsGuard(served, this.hybrid(shopper, request, served, weights, want));

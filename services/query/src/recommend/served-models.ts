@@ -121,7 +121,7 @@ function load(served: ServedModels, doc: ModelDoc): void {
     served.collaborative = {
       version: doc.version,
       state: parseModelState('collaborative', doc.state),
-      quality: { ndcg: doc.quality.ndcg, popularNdcg: doc.quality.popularNdcg },
+      quality: { ndcg: doc.quality.ndcg, popularNdcg: doc.quality.popularNdcg, windowDays: doc.parameters.windowDays },
     };
   else if (kind === 'rules') served.rules = { version: doc.version, state: parseModelState('rules', doc.state) };
 }
