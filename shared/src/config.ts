@@ -34,6 +34,11 @@ export const CommonEnv = z.object({
     .string()
     .regex(/^[A-Z]{3}$/)
     .default('EUR'),
+  /**
+   * Whether the HTTP services ask for an API key on every route that has a scope (`npm run keys` makes keys).
+   * Off by default until every client of the repository sends one.
+   */
+  AUTH_REQUIRED: envBoolean.default(false),
   ...ClockEnv.shape,
 });
 

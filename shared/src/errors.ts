@@ -51,6 +51,29 @@ export class ValidationError extends IssuesError {
   readonly code = 'validation_failed';
 }
 
+/** No API key, or one that is malformed, unknown, revoked or expired (`unauthorized`): which of them is not said. */
+export class UnauthorizedError extends PortraitError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+}
+
+/** A valid key without the scope the route needs (`forbidden`, naming the scope). */
+export class ForbiddenError extends PortraitError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+
+  constructor(
+    message: string,
+    readonly scope: string,
+  ) {
+    super(message);
+  }
+
+  override details(): Record<string, unknown> {
+    return { scope: this.scope };
+  }
+}
+
 export class NotFoundError extends PortraitError {
   readonly status = 404;
   readonly code = 'not_found';

@@ -16,6 +16,7 @@ export * from './segments';
 export * from './exports';
 export * from './own';
 export * from './queues';
+export * from './auth/keys';
 export * from './api';
 export * from './mining/matrix';
 export * from './mining/random';

@@ -39,6 +39,7 @@ import {
 import { ingestRoutes, type RouteOptions } from '../../services/ingest/src/routes';
 import { QUERY_API } from '../../services/query/src/api';
 import { exportRoutes } from '../../services/query/src/exports';
+import { keyRoutes } from '../../services/query/src/keys';
 import { modelRoutes } from '../../services/query/src/models';
 import { recommendationRoutes } from '../../services/query/src/recommend';
 import { queryRoutes } from '../../services/query/src/routes';
@@ -74,6 +75,7 @@ const SERVICES: { name: string; api: ApiDescription; routers: () => ExpressRoute
       exportRoutes({ store: inert(), jobs: inert(), stream: inert() }),
       modelRoutes(inert(), inert()),
       recommendationRoutes(inert(), inert()),
+      keyRoutes(inert(), inert()),
     ],
   },
 ];
@@ -143,6 +145,7 @@ describe('route checks at start-up', () => {
       {
         method: 'get',
         path: '/v1/things/:id',
+        scope: 'read',
         tag: 't',
         summary: 's',
         request: { params: z.object({ id: IdSchema }) },
@@ -187,6 +190,7 @@ describe('route checks at start-up', () => {
     const route: ApiRoute = {
       method: 'get',
       path: '/v1/x/:id',
+      scope: 'read',
       tag: 't',
       summary: 's',
       responses: { 200: { description: 'ok' } },
@@ -258,6 +262,7 @@ describe('the docs page', () => {
               {
                 method: 'get',
                 path: '/v1/x',
+                scope: 'read',
                 tag: title || 'x',
                 summary,
                 description: summary,

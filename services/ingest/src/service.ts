@@ -13,6 +13,7 @@ import {
   resolveDataset,
   whenRedisReady,
   closeRedis,
+  ApiKeyStore,
   type Logger,
 } from '@portrait/runtime';
 import { clockOf, INGEST_API } from '@portrait/shared';
@@ -70,6 +71,7 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
       registry,
       readiness: { redis: () => redisReady(redis), elasticsearch: () => esReady(es) },
       api: INGEST_API,
+      ...(config.AUTH_REQUIRED ? { auth: { store: new ApiKeyStore(redis, namespace), now: Date.now } } : {}),
     });
     app.use(
       ingestRoutes({

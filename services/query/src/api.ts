@@ -1,6 +1,7 @@
 import {
   EXPORT_ROUTES,
   INSIGHT_ROUTES,
+  KEY_ROUTES,
   MODEL_ROUTES,
   PROFILE_ROUTES,
   RECOMMENDATION_ROUTES,
@@ -12,7 +13,8 @@ import { BreakdownQuery } from './segments/routes';
 /** The query service's routes, as its OpenAPI document describes them. */
 export const QUERY_API: ApiDescription = {
   title: 'Portrait query',
-  description: 'Profiles by id and by search, segments and their live analytics, audience exports, models and insights.',
+  description:
+    'Profiles by id and by search, segments and their live analytics, audience exports, models and insights, recommendations, API keys.',
   routes: [
     ...PROFILE_ROUTES,
     ...segmentApiRoutes(BreakdownQuery),
@@ -20,5 +22,6 @@ export const QUERY_API: ApiDescription = {
     ...MODEL_ROUTES,
     ...INSIGHT_ROUTES,
     ...RECOMMENDATION_ROUTES,
+    ...KEY_ROUTES,
   ],
 };

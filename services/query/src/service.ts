@@ -12,6 +12,7 @@ import {
   closeRedis,
   createExportsQueue,
   createModelsQueue,
+  ApiKeyStore,
   ModelStore,
   exportMetrics,
   ExportAudit,
@@ -21,6 +22,7 @@ import {
 } from '@portrait/runtime';
 import { clockOf } from '@portrait/shared';
 import { QUERY_API } from './api';
+import { keyRoutes } from './keys';
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
@@ -40,12 +42,16 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
   try {
     const { names, es, redis, namespace } = await openDataSet(config, lifecycle, logger, { redisRole: 'producer' });
     const registry = createRegistry('query');
+    const now = clockOf(config);
+    const keys = new ApiKeyStore(redis, namespace);
     const { app, finish } = createApp({
       logger,
       registry,
       readiness: { elasticsearch: () => esReady(es), redis: () => redisReady(redis) },
       api: QUERY_API,
+      ...(config.AUTH_REQUIRED ? { auth: { store: keys, now: Date.now } } : {}),
     });
+    app.use(keyRoutes(keys, Date.now));
     app.use(queryRoutes(new Profiles(es, names.profiles)));
     const maintenance = createMaintenanceQueue(redis, namespace);
     maintenance.on('error', () => undefined);
@@ -90,7 +96,6 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     lifecycle.defer('models queue', () => modelsQueue.close());
     const modelStore = new ModelStore(es, names, redis, namespace);
     app.use(modelRoutes(new Models(modelStore, modelsQueue), new Insights(es, names.profiles, modelStore, redis, namespace)));
-    const now = clockOf(config);
     const recommender = new Recommender(es, names, new ServedModelCache(modelStore, es, redis, namespace, logger), {
       boughtDays: config.RECOMMEND_BOUGHT_DAYS,
       popularDays: config.RECOMMEND_POPULAR_DAYS,

@@ -12,6 +12,7 @@ import {
   type ApiDescription,
   type Issue,
 } from '@portrait/shared';
+import { authorize, type AuthorizeOptions } from './api-keys';
 import { documentedRoutes, registeredRoutes, renderDocsPage, routeMismatch } from './api-docs';
 import type { Logger } from './logger';
 
@@ -22,6 +23,8 @@ export interface AppOptions {
   registry: Registry;
   /** Named dependency checks for /readyz. */
   readiness: Record<string, ReadinessCheck>;
+  /** API keys: when given, every described route with a scope asks for a key that holds it. */
+  auth?: AuthorizeOptions;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
   /**
@@ -71,6 +74,10 @@ export function createApp(options: AppOptions): { app: Express; finish: () => vo
     next();
   });
 
+  const api = options.api ?? { title: 'Portrait', routes: [] };
+  // Before every route, and before any body is read: a caller without the scope gets nothing parsed.
+  if (options.auth) app.use(authorize([...HEALTH_ROUTES, ...api.routes], options.auth));
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -87,7 +94,6 @@ export function createApp(options: AppOptions): { app: Express; finish: () => vo
     res.send(await options.registry.metrics());
   });
 
-  const api = options.api ?? { title: 'Portrait', routes: [] };
   const document = buildOpenApiDocument({ ...api, routes: [...HEALTH_ROUTES, ...api.routes] });
   const page = renderDocsPage(document);
   app.get('/openapi.json', (_req, res) => {

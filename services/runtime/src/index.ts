@@ -4,6 +4,7 @@ export * from './elasticsearch';
 export * from './redis';
 export * from './lifecycle';
 export * from './http';
+export * from './api-keys';
 export * from './bootstrap';
 export * from './queues';
 export * from './migrate';

@@ -26,6 +26,14 @@ const errorResponseName = (status: ErrorStatus): string => `Error${status}`;
 
 /** Every operation may answer 500: a bug, never a stack trace. */
 const ALWAYS: readonly ErrorStatus[] = [500];
+/** And one that needs a scope, 401 without a valid key and 403 with a key that lacks the scope. */
+const GUARDED: readonly ErrorStatus[] = [401, 403];
+
+const SECURITY_SCHEME = 'apiKey';
+
+function errorsOf(route: ApiRoute): ErrorStatus[] {
+  return [...new Set([...route.errors, ...(route.scope === 'open' ? [] : GUARDED), ...ALWAYS])];
+}
 
 /**
  * The OpenAPI 3.1 document of a service, built from its route descriptions with the very schemas the
@@ -36,7 +44,13 @@ const ALWAYS: readonly ErrorStatus[] = [500];
 export function buildOpenApiDocument(api: ApiDescription): OpenApiDocument {
   const registry = new OpenAPIRegistry();
   const statuses = new Set<ErrorStatus>(ALWAYS);
-  for (const route of api.routes) for (const status of route.errors) statuses.add(status);
+  for (const route of api.routes) for (const status of errorsOf(route)) statuses.add(status);
+  registry.registerComponent('securitySchemes', SECURITY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An API key, `Authorization: Bearer ptk_<id>_<secret>`. Each operation names the scope it needs; a key with scope `admin` may call every operation.',
+  });
   for (const status of [...statuses].sort()) {
     const spec = ERROR_STATUSES[status];
     registry.registerComponent('responses', errorResponseName(status), {
@@ -55,7 +69,7 @@ export function buildOpenApiDocument(api: ApiDescription): OpenApiDocument {
     schemas.push(...(route.schemas ?? []));
     const responses: Record<string, ResponseConfig | { $ref: string }> = {};
     for (const [status, response] of Object.entries(route.responses)) responses[status] = responseConfig(response!);
-    for (const status of [...route.errors, ...ALWAYS]) {
+    for (const status of errorsOf(route)) {
       responses[status] ??= { $ref: `#/components/responses/${errorResponseName(status)}` };
     }
     registry.registerPath({
@@ -65,6 +79,7 @@ export function buildOpenApiDocument(api: ApiDescription): OpenApiDocument {
       tags: [route.tag],
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
+      security: route.scope === 'open' ? [] : [{ [SECURITY_SCHEME]: [route.scope] }],
       request: {
         ...(route.request?.params ? { params: route.request.params } : {}),
         ...(route.request?.query ? { query: route.request.query } : {}),

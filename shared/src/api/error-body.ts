@@ -23,6 +23,7 @@ export const ErrorBody = z
     actual: z.number().optional().meta({ description: '`too_large`: what the request would have exceeded it with' }),
     retryAfterSeconds: z.number().int().optional().meta({ description: '`queue_full`: as in `Retry-After`' }),
     dependency: z.string().optional().meta({ description: '`unavailable`: `elasticsearch` or `redis`' }),
+    scope: z.string().optional().meta({ description: '`forbidden`: the API key scope the route needs' }),
   })
   .meta({ id: 'Error' });
 export type ErrorBodyShape = z.infer<typeof ErrorBody>;
@@ -49,6 +50,19 @@ export const ERROR_STATUSES = {
       message: 'invalid event',
       issues: [{ path: 'timestamp', reason: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:15:00Z' }],
     },
+  },
+  401: {
+    description:
+      'No valid API key (`unauthorized`): none sent, or malformed, unknown, revoked or expired; send `Authorization: Bearer <key>`',
+    codes: ['unauthorized'],
+    retryAfter: false,
+    example: { error: 'unauthorized', message: 'this route needs an API key with scope read: send Authorization: Bearer <key>' },
+  },
+  403: {
+    description: 'The key is valid but lacks the scope the route needs (`forbidden`, naming the `scope`)',
+    codes: ['forbidden'],
+    retryAfter: false,
+    example: { error: 'forbidden', message: 'key ops-dashboard (scopes read) may not do this: it needs scope export', scope: 'export' },
   },
   404: {
     description: 'Nothing with that id (`not_found`)',

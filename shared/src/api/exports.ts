@@ -120,6 +120,7 @@ export const EXPORT_ROUTES: readonly ApiRoute[] = [
     method: 'post',
     path: '/v1/segments/:id/export',
     tag: 'exports',
+    scope: 'export',
     summary: "Stream a segment's members as CSV or NDJSON",
     description:
       'One point-in-time snapshot, written as it is read. Refused (`413 too_large`) before anything is written when the ' +
@@ -132,6 +133,7 @@ export const EXPORT_ROUTES: readonly ApiRoute[] = [
     method: 'post',
     path: '/v1/segments/:id/exports',
     tag: 'exports',
+    scope: 'export',
     summary: 'Start an export job',
     description: 'A jobs worker writes the file from one snapshot; poll the status, then download it.',
     request: { params: SegmentParams, headers: ActorHeaders, body: exportBody },
@@ -160,6 +162,7 @@ export const EXPORT_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/exports',
     tag: 'exports',
+    scope: 'export',
     summary: 'The audit trail of exports, newest first',
     request: { query: ExportListQuery },
     responses: {
@@ -176,6 +179,7 @@ export const EXPORT_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/exports/:exportId',
     tag: 'exports',
+    scope: 'export',
     summary: "An export's record and progress",
     request: { params: ExportParams },
     responses: {
@@ -192,6 +196,7 @@ export const EXPORT_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/exports/:exportId/download',
     tag: 'exports',
+    scope: 'export',
     summary: "Download an export job's file",
     description: '`409` while it is not ready (or never will be: failed, cancelled, streamed); `410` once it expired or was deleted.',
     request: { params: ExportParams, headers: ActorHeaders },
@@ -202,6 +207,7 @@ export const EXPORT_ROUTES: readonly ApiRoute[] = [
     method: 'delete',
     path: '/v1/exports/:exportId',
     tag: 'exports',
+    scope: 'export',
     summary: 'Cancel an export job, or delete its file',
     request: { params: ExportParams, headers: ActorHeaders },
     responses: {

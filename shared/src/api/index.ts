@@ -9,3 +9,4 @@ export * from './segments';
 export * from './exports';
 export * from './models';
 export * from './recommendations';
+export * from './keys';

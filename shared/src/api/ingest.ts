@@ -88,6 +88,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
     method: 'post',
     path: '/v1/events',
     tag: 'events',
+    scope: 'ingest',
     summary: 'Send one event',
     description:
       'Queued in Redis before the answer (`202`). An event id already queued within the dedup window answers `200` as a ' +
@@ -120,6 +121,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
     method: 'post',
     path: '/v1/events/batch',
     tag: 'events',
+    scope: 'ingest',
     summary: `Send up to ${Limits.maxBatchEvents} events`,
     description:
       'Each event is checked on its own: the valid ones are queued, the others rejected with their issues (paths under `events.<index>`).',
@@ -180,6 +182,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
     method: 'put',
     path: '/v1/users/:id/attributes',
     tag: 'events',
+    scope: 'ingest',
     summary: "Change a user's attributes",
     description: 'Queued as a `user_attributes` event; `null` clears an attribute. E-mail and phone are normalized (phones to E.164).',
     request: {
@@ -207,6 +210,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
     method: 'put',
     path: '/v1/items/:id',
     tag: 'items',
+    scope: 'ingest',
     summary: 'Create or replace a catalogue item',
     description: 'Item facts fill in what events about the item leave out. A write older than the stored `updatedAt` is ignored.',
     request: { params: ItemParams, body: { content: json(ItemSchema, { spread: { summary: 'An item', value: item } }) } },
@@ -224,6 +228,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
     method: 'post',
     path: '/v1/items/batch',
     tag: 'items',
+    scope: 'ingest',
     summary: `Create or replace up to ${Limits.maxBatchItems} items`,
     request: {
       body: { content: json(ItemBatchBody, { one: { summary: 'One item', value: { items: [{ itemId: 'sku-1', ...item }] } } }) },

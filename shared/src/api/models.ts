@@ -129,6 +129,7 @@ export const MODEL_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/models',
     tag: 'models',
+    scope: 'models',
     summary: 'Every stored model version, by kind and newest first',
     request: { query: ModelListQuery },
     responses: {
@@ -143,6 +144,7 @@ export const MODEL_ROUTES: readonly ApiRoute[] = [
     method: 'post',
     path: '/v1/models/:kind/train',
     tag: 'models',
+    scope: 'models',
     summary: 'Train a new version of a kind of model',
     description:
       'Queues a training job in the jobs process: it reads the profiles (or the purchase events, for rules) as of now, fits the ' +
@@ -173,6 +175,7 @@ export const MODEL_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/models/:kind/train/:jobId',
     tag: 'models',
+    scope: 'models',
     summary: "A training job's state, progress and outcome",
     request: { params: JobParams },
     responses: {
@@ -207,6 +210,7 @@ export const MODEL_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/models/:kind/:version',
     tag: 'models',
+    scope: 'models',
     summary: 'One model version, with its fitted state',
     request: { params: VersionParams },
     responses: {
@@ -232,6 +236,7 @@ export const MODEL_ROUTES: readonly ApiRoute[] = [
     method: 'post',
     path: '/v1/models/:kind/:version/promote',
     tag: 'models',
+    scope: 'models',
     summary: 'Make a version the active one of its kind',
     description:
       'Checks that profiles can be scored with it (`422` naming the features profiles lack otherwise), marks it active and ' +
@@ -257,6 +262,7 @@ export const INSIGHT_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/insights/rfm',
     tag: 'insights',
+    scope: 'read',
     summary: 'The RFM grid: profiles and spend by recency and frequency score, by tier and by group',
     description: 'Counts the profiles scored by the active RFM version. `404` until an RFM model is promoted.',
     responses: {
@@ -282,6 +288,7 @@ export const INSIGHT_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/insights/clusters',
     tag: 'insights',
+    scope: 'read',
     summary: 'The active cluster model: each cluster with its label, traits, summary in original units and live size',
     description: '`404` until a cluster model is promoted.',
     responses: {
@@ -315,6 +322,7 @@ export const INSIGHT_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/insights/rules',
     tag: 'insights',
+    scope: 'read',
     summary: 'Association rules of the active rules model: top rules overall, or those that follow from items bought',
     description:
       '"Bought A -> also buys B": with `item`, the rules whose antecedent is among the given items and whose consequent is not; ' +

@@ -188,6 +188,7 @@ export const PROFILE_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/users/:id/profile',
     tag: 'profiles',
+    scope: 'read',
     summary: "A user's profile",
     description: 'Contact data and internal state are never returned.',
     request: { params: z.object({ id: IdSchema.meta({ description: 'The user id' }) }) },
@@ -200,6 +201,7 @@ export const PROFILE_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/profiles/search',
     tag: 'profiles',
+    scope: 'read',
     summary: 'Search profiles with free text, filters and facets',
     description:
       'List filters take comma-separated values (any of them matches). Page with `page`/`size` within the first 10,000 ' +

@@ -197,6 +197,7 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/users/:id/recommendations',
     tag: 'recommendations',
+    scope: 'read',
     summary: 'What this shopper should see next, each item with its score, strategies and reason',
     description:
       'Never returns an item the shopper bought within the configured window (`RECOMMEND_BOUGHT_DAYS`), one already in their recent history, an out-of-stock item or an `exclude`d one. Items shown often without a click are damped. A shopper with no history, or unknown, gets popular items (`fallback: cold_start`). `409` when the strategy needs a model that is not active, or a pinned version (`models`) cannot be served; `404` for a pinned version that does not exist.',
@@ -215,6 +216,7 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/items/:id/similar',
     tag: 'recommendations',
+    scope: 'read',
     summary: 'Items whose content (title, description, category, brand, tags, price band) is closest to this one',
     description:
       'kNN over the content vectors of the active content model. `404` for an unknown item, `409` without an active content model.',
@@ -241,6 +243,7 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/items/:id/also-bought',
     tag: 'recommendations',
+    scope: 'read',
     summary: 'Items bought together with this one: co-occurrence neighbours and association rules',
     description: '`404` for an unknown item, `409` without an active collaborative or rules model.',
     request: { params: RecommendationItemParams, query: ItemRecommendationQuery },
@@ -268,6 +271,7 @@ export const RECOMMENDATION_ROUTES: readonly ApiRoute[] = [
     method: 'get',
     path: '/v1/insights/recommendations',
     tag: 'insights',
+    scope: 'read',
     summary: 'Click-through of the recommendations shown: by strategy and by position',
     description: 'Counted from the `recommendation_impression` and `recommendation_click` events in the history.',
     request: { query: CtrQuery },

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RouteScope } from '../auth/keys';
 import type { ErrorStatus } from './error-body';
 
 /**
@@ -12,6 +13,8 @@ export interface ApiRoute {
   path: string;
   /** Groups operations in the document and on the docs page. */
   tag: string;
+  /** The API key scope the route needs (`open`: none); checked for every route from this description. */
+  scope: RouteScope;
   summary: string;
   description?: string;
   request?: {

@@ -123,6 +123,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'post',
       path: '/v1/segments/preview',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Count and sample a definition without saving it',
       request: { body: { content: json(SegmentPreviewBody, one('preview', { definition, sampleSize: 1 })) } },
       responses: {
@@ -137,6 +138,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'post',
       path: '/v1/segments',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Create a segment',
       description: 'Its membership is materialized on profiles by a backfill job, then kept up to date as profiles change.',
       request: { body: { content: json(SegmentBody, one('create', { segmentId: 'lapsing-buyers', name: 'Lapsing buyers', definition })) } },
@@ -147,6 +149,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments',
       tag: 'segments',
+      scope: 'segments',
       summary: 'The active segments',
       responses: { 200: { description: 'By name', content: json(SegmentList, one('list', { segments: [segment] })) } },
       errors: [503],
@@ -155,6 +158,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments/:id',
       tag: 'segments',
+      scope: 'segments',
       summary: 'A segment with every version',
       request: { params: SegmentParams },
       responses: { 200: { description: 'The segment', content: json(SegmentSchema, one('segment', segment)) } },
@@ -164,6 +168,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments/:id/versions/:version',
       tag: 'segments',
+      scope: 'segments',
       summary: 'One version of a segment (deleted segments included)',
       request: { params: SegmentParams.extend({ version: SegmentVersionParam }) },
       responses: { 200: { description: 'The version', content: json(SegmentVersionSchema, one('version', segment.versions[0])) } },
@@ -173,6 +178,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'put',
       path: '/v1/segments/:id',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Change a segment',
       description: 'Name and description change in place; a changed definition becomes a new version.',
       request: {
@@ -186,6 +192,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'delete',
       path: '/v1/segments/:id',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Delete a segment',
       description: 'Its memberships are removed from profiles; its versions stay readable.',
       request: { params: SegmentParams },
@@ -196,6 +203,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments/:id/count',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Live member count',
       request: { params: SegmentParams },
       responses: {
@@ -210,6 +218,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments/:id/membership',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Materialized membership and the backfill job',
       request: { params: SegmentParams },
       responses: {
@@ -237,6 +246,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments/:id/sample',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Live members, most recently seen first',
       request: { params: SegmentParams, query: SegmentSampleQuery },
       responses: {
@@ -254,6 +264,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments/:id/breakdown',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Live member counts per value of profile fields',
       request: { params: SegmentParams, query: breakdownQuery },
       responses: {
@@ -281,6 +292,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/segments/:id/overlap/:other',
       tag: 'segments',
+      scope: 'segments',
       summary: 'Live overlap of two segments',
       request: { params: SegmentParams.extend({ other: IdSchema.meta({ description: 'The other segment id' }) }) },
       responses: {
@@ -295,6 +307,7 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       method: 'get',
       path: '/v1/users/:id/segments',
       tag: 'segments',
+      scope: 'read',
       summary: 'The segments of one user',
       request: { params: z.object({ id: IdSchema.meta({ description: 'The user id' }) }) },
       responses: {
