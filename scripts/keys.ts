@@ -1,0 +1,127 @@
+/**
+ * API keys, for operators with access to the Redis the services use (the first admin key cannot come from the
+ * API that asks for one).
+ *
+ *   npm run keys -- create --name <name> --scopes <scope,...> [--expires-days <n>]
+ *   npm run keys -- list
+ *   npm run keys -- revoke <keyId>
+ *
+ * `create` prints the key once, on stdout alone (the rest goes to stderr), so `KEY=$(npm run -s keys -- create ...)`
+ * captures it. Environment: REDIS_URL (default redis://127.0.0.1:6379), PORTRAIT_PREFIX (default portrait).
+ */
+import { parseArgs } from 'node:util';
+import { CliError, CommonEnv, CreateApiKeySchema, parseEnv, SCOPE_DESCRIPTIONS, SCOPES, toIssues } from '@portrait/shared';
+import { ApiKeyStore, boundNamespace, createRedis, type Redis } from '@portrait/runtime';
+import { runCli } from './cli';
+
+const USAGE = `Usage: npm run keys -- <command>
+
+Commands:
+  create --name <name> --scopes <scope,...> [--expires-days <n>]   make a key; it is printed once, on stdout
+  list                                                             every key (without secrets), oldest first
+  revoke <keyId>                                                   refuse the key from now on, in every process
+
+Scopes: ${SCOPES.map((s) => `${s} (${SCOPE_DESCRIPTIONS[s]})`).join('; ')}.
+
+Environment: REDIS_URL (default redis://127.0.0.1:6379), PORTRAIT_PREFIX (default portrait).`;
+
+const KeysEnv = CommonEnv.pick({ REDIS_URL: true, PORTRAIT_PREFIX: true });
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' }, help: { type: 'boolean' } },
+    });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const config = parseEnv(KeysEnv, process.env);
+  const { redis, store } = await connect(config.REDIS_URL, config.PORTRAIT_PREFIX);
+  try {
+    switch (command) {
+      case 'create': {
+        const request = CreateApiKeySchema.safeParse({
+          name: values.name,
+          scopes: (values.scopes ?? '')
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+          ...(values['expires-days'] === undefined ? {} : { expiresInDays: Number(values['expires-days']) }),
+        });
+        if (!request.success) {
+          const issues = toIssues(request.error, []).map(
+            (i) => `  --${i.path.split('.')[0] === 'expiresInDays' ? 'expires-days' : i.path.split('.')[0]}: ${i.reason}`,
+          );
+          throw new CliError(`cannot create the key:\n${issues.join('\n')}\n\n${USAGE}`, 2);
+        }
+        const created = await store.create(request.data, `cli:${process.env.USER ?? 'unknown'}`, Date.now());
+        process.stderr.write(
+          `created key ${created.keyId} '${created.name}' with scopes ${created.scopes.join(', ')}` +
+            `${created.expiresAt ? `, expiring ${created.expiresAt}` : ''}. The key is shown this once:\n`,
+        );
+        process.stdout.write(`${created.key}\n`);
+        return 0;
+      }
+      case 'list': {
+        const keys = await store.list();
+        if (keys.length === 0) process.stderr.write('no API keys yet: npm run keys -- create --name <name> --scopes admin\n');
+        for (const key of keys) {
+          const state = key.revokedAt
+            ? `revoked ${key.revokedAt}`
+            : key.expiresAt && Date.parse(key.expiresAt) <= Date.now()
+              ? `expired ${key.expiresAt}`
+              : 'active';
+          process.stdout.write(
+            `${key.keyId}  ${key.name.padEnd(24)}  ${key.scopes.join(',').padEnd(20)}  ${state}  created ${key.createdAt} by ${key.createdBy}\n`,
+          );
+        }
+        return 0;
+      }
+      case 'revoke': {
+        if (rest.length !== 1) throw new CliError(`revoke takes one key id\n\n${USAGE}`, 2);
+        const revoked = await store.revoke(rest[0]!, `cli:${process.env.USER ?? 'unknown'}`, Date.now()).catch((error: Error) => {
+          throw new CliError(error.message, 1);
+        });
+        process.stderr.write(`key ${revoked.keyId} '${revoked.name}' revoked at ${revoked.revokedAt}\n`);
+        return 0;
+      }
+      default:
+        throw new CliError(`unknown command '${command}'\n\n${USAGE}`, 2);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function connect(url: string, prefix: string): Promise<{ redis: Redis; store: ApiKeyStore }> {
+  // One try, then a clear message: a CLI should not wait forever for a Redis that is not there.
+  const redis = createRedis(url, 'worker', { lazyConnect: true, retryStrategy: () => null, connectTimeout: 5000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new CliError(
+      `cannot reach Redis (${(error as Error).message}). Start it (bash scripts/redis.sh ensure) or point REDIS_URL at the Redis the services use.`,
+    );
+  }
+  const namespace = await boundNamespace(redis, prefix);
+  if (namespace === undefined) {
+    redis.disconnect();
+    throw new CliError(
+      `Redis holds no data set of prefix '${prefix}': no service has started on it yet, so keys would belong to nothing. Start the platform first (npm start), or check PORTRAIT_PREFIX and REDIS_URL.`,
+    );
+  }
+  return { redis, store: new ApiKeyStore(redis, namespace) };
+}
+
+runCli('keys', main);
