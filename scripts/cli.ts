@@ -34,10 +34,19 @@ export function queryService(values: { 'query-url'?: string; 'poll-ms'?: string 
   return { queryUrl: (values['query-url'] ?? process.env.QUERY_URL ?? 'http://127.0.0.1:3003').replace(/\/$/, ''), pollMs };
 }
 
-/** `fetch` on the query service; a connection failure says how to bring it up. */
+/**
+ * The API key the tools send (`PORTRAIT_API_KEY`, which `npm start` prints), as request headers; none without it
+ * (a platform started with AUTH_REQUIRED=false asks for none).
+ */
+export function apiKeyHeaders(): Record<string, string> {
+  const key = process.env.PORTRAIT_API_KEY?.trim();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+/** `fetch` on the query service with the API key; a connection failure says how to bring it up. */
 export async function fetchQueryService(queryUrl: string, path: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(`${queryUrl}${path}`, init);
+    return await fetch(`${queryUrl}${path}`, { ...init, headers: { ...apiKeyHeaders(), ...(init.headers as Record<string, string> | undefined) } });
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code;
     throw new CliError(

@@ -8,6 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { SyntheticShop } from '../bench/synthetic-shop';
+import { apiKeyHeaders } from './cli';
 
 const INGEST = process.env.INGEST_URL ?? 'http://127.0.0.1:3001';
 const QUERY = process.env.QUERY_URL ?? 'http://127.0.0.1:3003';
@@ -18,7 +19,7 @@ async function post(pathname: string, body: unknown, method = 'POST'): Promise<a
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${INGEST}${pathname}`, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...apiKeyHeaders() },
       body: JSON.stringify(body),
     });
     if (res.status === 429 || res.status === 503) {
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
   bar.start(expected, 0);
   const deadline = Date.now() + 300_000;
   for (;;) {
-    const res = await fetch(`${QUERY}/v1/profiles/search?size=0&facets=region`);
+    const res = await fetch(`${QUERY}/v1/profiles/search?size=0&facets=region`, { headers: apiKeyHeaders() });
     const total = res.ok ? ((await res.json()) as { total: number }).total : 0;
     bar.update(Math.min(total, expected));
     if (total >= expected) break;
@@ -203,14 +204,14 @@ const DEMO_SEGMENTS = [
 async function saveDemoSegments(): Promise<{ segmentId: string; count: number }[]> {
   const out: { segmentId: string; count: number }[] = [];
   for (const { segmentId, ...body } of DEMO_SEGMENTS) {
-    const existing = await fetch(`${QUERY}/v1/segments/${segmentId}`);
+    const existing = await fetch(`${QUERY}/v1/segments/${segmentId}`, { headers: apiKeyHeaders() });
     const res = await fetch(existing.ok ? `${QUERY}/v1/segments/${segmentId}` : `${QUERY}/v1/segments`, {
       method: existing.ok ? 'PUT' : 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...apiKeyHeaders() },
       body: JSON.stringify(existing.ok ? body : { segmentId, ...body }),
     });
     if (!res.ok) throw new Error(`saving segment ${segmentId}: ${res.status} ${(await res.text()).slice(0, 300)}`);
-    const count = (await (await fetch(`${QUERY}/v1/segments/${segmentId}/count`)).json()) as { count: number };
+    const count = (await (await fetch(`${QUERY}/v1/segments/${segmentId}/count`, { headers: apiKeyHeaders() })).json()) as { count: number };
     out.push({ segmentId, count: count.count });
   }
   return out;

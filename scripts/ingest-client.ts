@@ -1,5 +1,6 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { CliError } from '@portrait/shared';
+import { apiKeyHeaders } from './cli';
 
 /** POSTs to the ingest service, waiting out back-pressure (429, 503) as a client should. */
 export async function postIngest(ingestUrl: string, pathname: string, body: unknown): Promise<any> {
@@ -8,7 +9,7 @@ export async function postIngest(ingestUrl: string, pathname: string, body: unkn
     try {
       res = await fetch(`${ingestUrl}${pathname}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...apiKeyHeaders() },
         body: JSON.stringify(body),
       });
     } catch (error) {

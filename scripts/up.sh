@@ -48,6 +48,8 @@ for name in $(npx tsx scripts/bootstrap.ts --list-outdated); do
 done
 
 step "Starting services"
+# Every scoped route asks for an API key (AUTH_REQUIRED=false npm start for none).
+export AUTH_REQUIRED="${AUTH_REQUIRED:-true}"
 start_service ingest 3001
 start_service indexer 3002
 start_service query 3003
@@ -56,6 +58,25 @@ wait_ready ingest 3001
 wait_ready indexer 3002
 wait_ready query 3003
 wait_ready jobs 3004
+
+KEY_FILE="$RUN_DIR/admin-key"
+if [[ $AUTH_REQUIRED == true ]]; then
+  step "API key"
+  # The key of an earlier run is kept while it still works; otherwise a new admin key is made (shown once, kept here).
+  if [[ -s $KEY_FILE ]] && curl -fsS -o /dev/null -H "authorization: Bearer $(cat "$KEY_FILE")" http://127.0.0.1:3003/v1/keys; then
+    info "admin key of an earlier run still valid ($KEY_FILE)"
+  else
+    (umask 077 && npx tsx scripts/keys.ts create --name dev-admin --scopes admin >"$KEY_FILE")
+    info "admin key created ($KEY_FILE)"
+  fi
+  PORTRAIT_API_KEY="$(cat "$KEY_FILE")"
+  export PORTRAIT_API_KEY
+  AUTH_HEADER='-H "authorization: Bearer $PORTRAIT_API_KEY" '
+  KEY_LINE='export PORTRAIT_API_KEY=$(cat .run/admin-key)'
+else
+  AUTH_HEADER=""
+  KEY_LINE=""
+fi
 
 step "Loading demo data"
 npx tsx scripts/demo-data.ts
@@ -74,17 +95,19 @@ Portrait is up.
   API docs        http://127.0.0.1:3001/docs, http://127.0.0.1:3003/docs   (OpenAPI 3.1 at /openapi.json on every service)
   Elasticsearch   $(bash scripts/es.sh url)
   Logs            .run/*.log
+  API key         ${PORTRAIT_API_KEY:-none asked (AUTH_REQUIRED=false)}   scope admin; kept in .run/admin-key. More: npm run keys -- create --name <name> --scopes read
 
-Try:
-  curl -s 'http://127.0.0.1:3003/v1/profiles/search?q=shoes&size=3&facets=region,ageBand'
-  curl -s http://127.0.0.1:3003/v1/users/hh-2100016/profile
-  curl -s 'http://127.0.0.1:3003/v1/segments/high-value/breakdown?by=region,ageBand'
-  curl -s http://127.0.0.1:3003/v1/segments/high-value/membership
-  curl -s http://127.0.0.1:3003/v1/insights/rfm; curl -s http://127.0.0.1:3003/v1/insights/clusters
-  curl -s 'http://127.0.0.1:3003/v1/insights/rules?level=category&limit=5'
-  curl -s 'http://127.0.0.1:3003/v1/profiles/search?tier=high&facets=tier,cluster,riskLevel&size=3'
-  curl -s 'http://127.0.0.1:3003/v1/users/u17/recommendations?k=5'
-  curl -s 'http://127.0.0.1:3003/v1/items/i3/similar?k=5'; curl -s 'http://127.0.0.1:3003/v1/items/i3/also-bought?k=5'
+Try:${KEY_LINE:+
+  $KEY_LINE}
+  curl -s ${AUTH_HEADER}'http://127.0.0.1:3003/v1/profiles/search?q=shoes&size=3&facets=region,ageBand'
+  curl -s ${AUTH_HEADER}http://127.0.0.1:3003/v1/users/hh-2100016/profile
+  curl -s ${AUTH_HEADER}'http://127.0.0.1:3003/v1/segments/high-value/breakdown?by=region,ageBand'
+  curl -s ${AUTH_HEADER}http://127.0.0.1:3003/v1/segments/high-value/membership
+  curl -s ${AUTH_HEADER}http://127.0.0.1:3003/v1/insights/rfm; curl -s ${AUTH_HEADER}http://127.0.0.1:3003/v1/insights/clusters
+  curl -s ${AUTH_HEADER}'http://127.0.0.1:3003/v1/insights/rules?level=category&limit=5'
+  curl -s ${AUTH_HEADER}'http://127.0.0.1:3003/v1/profiles/search?tier=high&facets=tier,cluster,riskLevel&size=3'
+  curl -s ${AUTH_HEADER}'http://127.0.0.1:3003/v1/users/u17/recommendations?k=5'
+  curl -s ${AUTH_HEADER}'http://127.0.0.1:3003/v1/items/i3/similar?k=5'; curl -s ${AUTH_HEADER}'http://127.0.0.1:3003/v1/items/i3/also-bought?k=5'
   npm run models -- list
 Stop everything with: npm stop
 EOT
