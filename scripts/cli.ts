@@ -46,7 +46,10 @@ export function apiKeyHeaders(): Record<string, string> {
 /** `fetch` on the query service with the API key; a connection failure says how to bring it up. */
 export async function fetchQueryService(queryUrl: string, path: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(`${queryUrl}${path}`, { ...init, headers: { ...apiKeyHeaders(), ...(init.headers as Record<string, string> | undefined) } });
+    return await fetch(`${queryUrl}${path}`, {
+      ...init,
+      headers: { ...apiKeyHeaders(), ...(init.headers as Record<string, string> | undefined) },
+    });
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code;
     throw new CliError(

@@ -211,7 +211,9 @@ async function saveDemoSegments(): Promise<{ segmentId: string; count: number }[
       body: JSON.stringify(existing.ok ? body : { segmentId, ...body }),
     });
     if (!res.ok) throw new Error(`saving segment ${segmentId}: ${res.status} ${(await res.text()).slice(0, 300)}`);
-    const count = (await (await fetch(`${QUERY}/v1/segments/${segmentId}/count`, { headers: apiKeyHeaders() })).json()) as { count: number };
+    const count = (await (await fetch(`${QUERY}/v1/segments/${segmentId}/count`, { headers: apiKeyHeaders() })).json()) as {
+      count: number;
+    };
     out.push({ segmentId, count: count.count });
   }
   return out;
