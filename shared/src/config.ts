@@ -39,6 +39,9 @@ export const CommonEnv = z.object({
    * Off by default until every client of the repository sends one.
    */
   AUTH_REQUIRED: envBoolean.default(false),
+  /** Requests an API key may send per window, across every process, unless the key has a limit of its own. */
+  API_KEY_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  API_KEY_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
   ...ClockEnv.shape,
 });
 

@@ -117,6 +117,24 @@ export class UnsupportedMediaTypeError extends PortraitError {
   readonly code = 'unsupported_media_type';
 }
 
+/** An API key sent more requests than its rate limit allows (`rate_limited`); retry after `Retry-After` seconds. */
+export class RateLimitedError extends PortraitError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { retryAfterSeconds: this.retryAfter };
+  }
+  override retryAfterSeconds(): number {
+    return this.retryAfter;
+  }
+}
+
 export class QueueFullError extends PortraitError {
   readonly status = 429;
   readonly code = 'queue_full';

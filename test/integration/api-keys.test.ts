@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { HEALTH_ROUTES, INGEST_API, SCOPES, type ApiRoute, type Scope } from '@portrait/shared';
 import { ApiKeyStore, boundNamespace } from '@portrait/runtime';
 import { QUERY_API } from '../../services/query/src/api';
-import { baseEnv, eventually, http, REDIS_URL, startStack, testPrefix, type Stack } from '../support/stack';
+import { baseEnv, eventually, http, query, REDIS_URL, startStack, testPrefix, type Stack } from '../support/stack';
 
 /**
  * API keys on the real services with AUTH_REQUIRED: every described route of ingest and query, table-driven from
@@ -173,3 +173,30 @@ it('creates, lists and revokes keys from the command line', async () => {
     stderr: expect.stringContaining('--scopes'),
   });
 }, 60_000);
+
+it('holds a key’s rate limit across two query services, answering 429 with Retry-After', async () => {
+  const second = await query(baseEnv(prefix, { AUTH_REQUIRED: 'true' }));
+  try {
+    const created = await http(
+      'POST',
+      `${stack.qry.url}/v1/keys`,
+      { name: 'limited', scopes: ['read'], rateLimit: { requests: 10, perSeconds: 60 } },
+      auth(admin),
+    );
+    expect(created.body.rateLimit).toEqual({ requests: 10, perSeconds: 60 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await http('GET', `${[stack.qry.url, second.url][i % 2]}/v1/users/u-1/profile`, undefined, auth(created.body.key));
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(res.body).toMatchObject({ error: 'rate_limited', retryAfterSeconds: expect.any(Number) });
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+    }
+    expect(statuses).toEqual([...Array<number>(10).fill(404), 429, 429]);
+    // Another key is not held back by this one's count.
+    expect((await http('GET', `${second.url}/v1/users/u-1/profile`, undefined, auth(keys.get('read')))).status).toBe(404);
+  } finally {
+    await second.stop();
+  }
+});

@@ -13,7 +13,7 @@ import {
   resolveDataset,
   whenRedisReady,
   closeRedis,
-  ApiKeyStore,
+  apiKeyAuth,
   type Logger,
 } from '@portrait/runtime';
 import { clockOf, INGEST_API } from '@portrait/shared';
@@ -71,7 +71,7 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
       registry,
       readiness: { redis: () => redisReady(redis), elasticsearch: () => esReady(es) },
       api: INGEST_API,
-      ...(config.AUTH_REQUIRED ? { auth: { store: new ApiKeyStore(redis, namespace), now: Date.now } } : {}),
+      auth: apiKeyAuth(redis, namespace, config),
     });
     app.use(
       ingestRoutes({

@@ -12,6 +12,7 @@ import {
   closeRedis,
   createExportsQueue,
   createModelsQueue,
+  apiKeyAuth,
   ApiKeyStore,
   ModelStore,
   exportMetrics,
@@ -49,7 +50,7 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
       registry,
       readiness: { elasticsearch: () => esReady(es), redis: () => redisReady(redis) },
       api: QUERY_API,
-      ...(config.AUTH_REQUIRED ? { auth: { store: keys, now: Date.now } } : {}),
+      auth: apiKeyAuth(redis, namespace, config),
     });
     app.use(keyRoutes(keys, Date.now));
     app.use(queryRoutes(new Profiles(es, names.profiles)));

@@ -8,13 +8,16 @@ import {
   formatApiKey,
   NotFoundError,
   parseApiKey,
+  RateLimitedError,
   UnauthorizedError,
+  type RateLimit,
   type ApiKeySummary,
   type ApiRoute,
   type CreateApiKey,
   type CreatedApiKey,
   type Scope,
 } from '@portrait/shared';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from './redis';
 
 /** The Redis key of one API key's record (a hash) and of the set of every key id. */
@@ -30,6 +33,7 @@ export interface Caller {
   keyId: string;
   name: string;
   scopes: Scope[];
+  rateLimit?: RateLimit;
 }
 
 const hashOf = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
@@ -55,6 +59,7 @@ export class ApiKeyStore {
       createdAt: new Date(nowMs).toISOString(),
       createdBy,
       ...(request.expiresInDays === undefined ? {} : { expiresAt: new Date(nowMs + request.expiresInDays * 86_400_000).toISOString() }),
+      ...(request.rateLimit === undefined ? {} : { rateLimit: request.rateLimit }),
     };
     const created = await this.redis
       .multi()
@@ -99,7 +104,12 @@ export class ApiKeyStore {
     const summary = ApiKeySummarySchema.parse(JSON.parse(summaryText));
     if (summary.revokedAt !== undefined) throw refused;
     if (summary.expiresAt !== undefined && Date.parse(summary.expiresAt) <= nowMs) throw refused;
-    return { keyId: summary.keyId, name: summary.name, scopes: summary.scopes };
+    return {
+      keyId: summary.keyId,
+      name: summary.name,
+      scopes: summary.scopes,
+      ...(summary.rateLimit ? { rateLimit: summary.rateLimit } : {}),
+    };
   }
 
   private async summary(keyId: string): Promise<ApiKeySummary | undefined> {
@@ -107,6 +117,20 @@ export class ApiKeyStore {
     const text = await this.redis.hget(apiKeyRecordKey(this.namespace, keyId), 'summary');
     return text ? ApiKeySummarySchema.parse(JSON.parse(text)) : undefined;
   }
+}
+
+/** The API key check of an HTTP service as its config asks for it: undefined when AUTH_REQUIRED is off. */
+export function apiKeyAuth(
+  redis: Redis,
+  namespace: string,
+  config: { AUTH_REQUIRED: boolean; API_KEY_RATE_LIMIT: number; API_KEY_RATE_WINDOW_SECONDS: number },
+): AuthorizeOptions | undefined {
+  if (!config.AUTH_REQUIRED) return undefined;
+  return {
+    store: new ApiKeyStore(redis, namespace),
+    now: Date.now,
+    limits: new KeyRateLimits(redis, namespace, { requests: config.API_KEY_RATE_LIMIT, perSeconds: config.API_KEY_RATE_WINDOW_SECONDS }),
+  };
 }
 
 /** The key a request presents: `Authorization: Bearer <key>`, or `x-api-key: <key>`. */
@@ -120,9 +144,51 @@ export function presentedKey(req: Request): string | undefined {
   return typeof header === 'string' ? header : undefined;
 }
 
+/**
+ * Per-key rate limits held in Redis (rate-limiter-flexible's atomic fixed windows), so every process counts the
+ * same requests: a key's own limit, or the default. One limiter per distinct limit; the limit is part of the
+ * counter's name, so changing it starts a fresh count.
+ */
+export class KeyRateLimits {
+  private readonly limiters = new Map<string, RateLimiterRedis>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly namespace: string,
+    private readonly fallback: RateLimit,
+  ) {}
+
+  async consume(caller: Caller): Promise<void> {
+    const limit = caller.rateLimit ?? this.fallback;
+    const shape = `${limit.requests}per${limit.perSeconds}`;
+    let limiter = this.limiters.get(shape);
+    if (!limiter) {
+      limiter = new RateLimiterRedis({
+        storeClient: this.redis,
+        keyPrefix: `${this.namespace}:ratelimit:${shape}`,
+        points: limit.requests,
+        duration: limit.perSeconds,
+      });
+      this.limiters.set(shape, limiter);
+    }
+    try {
+      await limiter.consume(caller.keyId);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new RateLimitedError(
+        `key ${caller.name} sent more than ${limit.requests} requests in ${limit.perSeconds} s; retry after ${seconds} s`,
+        seconds,
+      );
+    }
+  }
+}
+
 export interface AuthorizeOptions {
   store: ApiKeyStore;
   now: () => number;
+  /** Without it, keys are not rate limited. */
+  limits?: KeyRateLimits;
 }
 
 interface GuardedRoute {
@@ -166,12 +232,13 @@ export function authorize(routes: readonly ApiRoute[], options: AuthorizeOptions
     if (!route) return next();
     options.store
       .verify(presentedKey(req), options.now())
-      .then((caller) => {
+      .then(async (caller) => {
         if (!allows(caller.scopes, route.scope))
           throw new ForbiddenError(
             `key ${caller.name} (scopes ${caller.scopes.join(', ')}) may not do this: it needs scope ${route.scope}`,
             route.scope,
           );
+        await options.limits?.consume(caller);
         req.headers[ACTOR_HEADER] = caller.name;
         res.locals.caller = caller;
         next();

@@ -106,8 +106,9 @@ export const ERROR_STATUSES = {
     },
   },
   429: {
-    description: 'The ingest queue is full (`queue_full`); retry after `Retry-After` seconds',
-    codes: ['queue_full'],
+    description:
+      'The ingest queue is full (`queue_full`), or the API key sent more requests than its rate limit allows (`rate_limited`); retry after `Retry-After` seconds',
+    codes: ['queue_full', 'rate_limited'],
     retryAfter: true,
     example: {
       error: 'queue_full',

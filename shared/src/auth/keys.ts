@@ -56,6 +56,14 @@ export const ApiKeyNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]*$/, 'letters, digits, spaces and . _ @ - (starting with a letter or digit)')
   .meta({ description: 'Who holds the key: it is the actor of every audit record the key writes' });
 
+export const RateLimitSchema = z
+  .strictObject({
+    requests: z.number().int().min(1).max(1_000_000),
+    perSeconds: z.number().int().min(1).max(3600),
+  })
+  .meta({ id: 'RateLimit', description: 'At most `requests` requests per `perSeconds` seconds, counted across every process' });
+export type RateLimit = z.infer<typeof RateLimitSchema>;
+
 export const CreateApiKeySchema = z
   .strictObject({
     name: ApiKeyNameSchema,
@@ -72,6 +80,9 @@ export const CreateApiKeySchema = z
       .max(3650)
       .optional()
       .meta({ description: 'The key stops working this many days after it is created; without it, it works until revoked' }),
+    rateLimit: RateLimitSchema.optional().meta({
+      description: 'This key’s rate limit; without it, the services’ default (`API_KEY_RATE_LIMIT` per `API_KEY_RATE_WINDOW_SECONDS`)',
+    }),
   })
   .meta({ id: 'CreateApiKey' });
 export type CreateApiKey = z.output<typeof CreateApiKeySchema>;
@@ -84,6 +95,7 @@ export const ApiKeySummarySchema = z
     createdAt: z.string(),
     createdBy: z.string(),
     expiresAt: z.string().optional(),
+    rateLimit: RateLimitSchema.optional(),
     revokedAt: z.string().optional(),
     revokedBy: z.string().optional(),
     lastUsedAt: z.string().optional(),
