@@ -3,7 +3,7 @@
  * cause is fixed.
  *
  *   npx tsx scripts/dlq.ts list [--limit <n>]
- *   npx tsx scripts/dlq.ts show <id>
+ *   npx tsx scripts/dlq.ts show <id> [--reveal-contacts]
  *   npx tsx scripts/dlq.ts replay <id>... | --all
  *   npx tsx scripts/dlq.ts purge [<id>...] [--older-than <hours>]
  *
@@ -20,7 +20,17 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import type { Job, JobType, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import { CliError, CommonEnv, ConfigError, JobName, QueuedEventSchema, QueuedItemSchema, parseEnv, toIssues } from '@portrait/shared';
+import {
+  CliError,
+  CommonEnv,
+  ConfigError,
+  JobName,
+  maskContacts,
+  QueuedEventSchema,
+  QueuedItemSchema,
+  parseEnv,
+  toIssues,
+} from '@portrait/shared';
 import {
   REPLAY_JOB_OPTIONS,
   boundNamespace,
@@ -37,7 +47,7 @@ const USAGE = `Usage: npx tsx scripts/dlq.ts <command>
 
 Commands:
   list [--limit <n>]                     dead-lettered entries and failed ingest batches, newest first (default limit 50 each)
-  show <id>                              one entry in full, as JSON
+  show <id> [--reveal-contacts]          one entry in full, as JSON (e-mails and phones masked unless revealed)
   replay <id>... | --all                 put entries back on the ingest queue and remove them here
   purge [<id>...] [--older-than <hours>] remove entries for good (all of them unless ids or an age are given)
 
@@ -84,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
         return await list(ctx, positiveInt('--limit', values.limit ?? '50'));
       case 'show':
         if (args.length !== 1) throw new CliError('show takes exactly one id; run `list` to see them', 2);
-        return await show(ctx, args[0]!);
+        return await show(ctx, args[0]!, values['reveal-contacts'] === true);
       case 'replay':
         if (values.all && args.length > 0) throw new CliError('give either ids or --all to replay, not both', 2);
         if (!values.all && args.length === 0) throw new CliError('replay what? give entry ids (see `list`) or --all', 2);
@@ -111,6 +121,7 @@ function parseCli(argv: string[]) {
       allowPositionals: true,
       options: {
         all: { type: 'boolean' },
+        'reveal-contacts': { type: 'boolean' },
         'older-than': { type: 'string' },
         limit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -230,7 +241,8 @@ function table(rows: Row[]): string {
 
 // ---------------------------------------------------------------- show
 
-async function show(ctx: Context, id: string): Promise<number> {
+/** One entry as JSON; contact data in the payload is masked (`maskContacts`) unless `reveal` is asked for. */
+async function show(ctx: Context, id: string, reveal: boolean): Promise<number> {
   const found = await find(ctx, id);
   const { job, source } = found;
   const state = await job.getState();
@@ -249,7 +261,7 @@ async function show(ctx: Context, id: string): Promise<number> {
           stacktrace: job.stacktrace,
           data: job.data,
         };
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(reveal ? out : maskContacts(out), null, 2)}\n`);
   return 0;
 }
 

@@ -15,6 +15,7 @@ export * from './search';
 export * from './segments';
 export * from './exports';
 export * from './own';
+export * from './mask';
 export * from './queues';
 export * from './auth/keys';
 export * from './api';
