@@ -38,7 +38,7 @@ import { QUERY_API } from '../../services/query/src/api';
 import { baseEnv, cleanup, esClient, eventually, redisClient, startStack, testPrefix, type Stack, namespaceOf } from '../support/stack';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_201);
-/** Random runs per endpoint family, on top of the fixed tables of examples: about 1,750 requests in all. */
+/** Random runs per endpoint family, on top of the fixed tables of examples: about 1,810 requests in all. */
 const RUNS = {
   events: 150,
   batch: 40,
@@ -51,6 +51,7 @@ const RUNS = {
   exports: 100,
   models: 80,
   recommendations: 80,
+  keys: 60,
   ops: 100,
 };
 /** How long accepted events may take to show in profiles and history after the last request. */
@@ -1370,6 +1371,25 @@ const recommendReq: fc.Arbitrary<Req> = fc.oneof(
   },
 );
 
+// API keys: create (near-valid bodies), list, revoke (well-formed, unknown and odd ids).
+const validKeyBody = fc
+  .record(
+    {
+      name: fc.constantFrom('storefront', 'ops team', 'a', 'x'.repeat(100), ...PROTO),
+      scopes: fc.subarray(['ingest', 'read', 'segments', 'export', 'models', 'admin'], { minLength: 1 }),
+      expiresInDays: fc.integer({ min: 1, max: 3650 }),
+      rateLimit: fc.record({ requests: fc.integer({ min: 1, max: 1_000_000 }), perSeconds: fc.integer({ min: 1, max: 3600 }) }),
+    },
+    { requiredKeys: ['name', 'scopes'] },
+  )
+  .map(clean);
+const keyId = fc.oneof(fc.constantFrom('0123456789abcdef', 'ffffffffffffffff', '0123456789ABCDEF', '0123', ...PROTO), oddSegment);
+const keysReq: fc.Arbitrary<Req> = fc.oneof(
+  bodies(nearValid(validKeyBody, 'key')).map((b) => jsonReq('POST', 'POST /v1/keys', '/v1/keys', b)),
+  fc.constant(queryReq('GET', 'GET /v1/keys', '/v1/keys', 'list')),
+  keyId.map((id) => queryReq('DELETE', 'DELETE /v1/keys/:keyId', `/v1/keys/${id}`, `id ${id}`)),
+);
+
 // Health, readiness, metrics, the API document and page, and unknown routes on every service.
 const SERVICES: Service[] = ['ingest', 'indexer', 'query', 'jobs'];
 const OPS_PATHS = HEALTH_ROUTES.map((r) => r.path);
@@ -1752,6 +1772,7 @@ describe('hostile requests are answered below 500, every error as JSON with a st
   it('every export route', () => fuzz('exports', exportsReq, RUNS.exports));
   it('every model and insight route', () => fuzz('models', modelsReq, RUNS.models));
   it('every recommendation route', () => fuzz('recommendations', recommendReq, RUNS.recommendations));
+  it('every API key route', () => fuzz('keys', keysReq, RUNS.keys));
   it('/healthz, /readyz, /metrics, /openapi.json, /docs and unknown routes on ingest, indexer, query and jobs', () =>
     fuzz('ops', opsReq, RUNS.ops, opsTable));
 });
