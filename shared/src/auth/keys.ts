@@ -98,7 +98,6 @@ export const ApiKeySummarySchema = z
     rateLimit: RateLimitSchema.optional(),
     revokedAt: z.string().optional(),
     revokedBy: z.string().optional(),
-    lastUsedAt: z.string().optional(),
   })
   .meta({ id: 'ApiKeySummary' });
 export type ApiKeySummary = z.infer<typeof ApiKeySummarySchema>;
