@@ -10,6 +10,7 @@ import {
   parseApiKey,
   RateLimitedError,
   UnauthorizedError,
+  UnavailableError,
   type RateLimit,
   type ApiKeySummary,
   type ApiRoute,
@@ -96,7 +97,11 @@ export class ApiKeyStore {
     const refused = new UnauthorizedError('send a valid API key: Authorization: Bearer <key> (npm run keys -- create makes one)');
     const parsed = parseApiKey(presented);
     if (!parsed) throw refused;
-    const [summaryText, hashHex] = await this.redis.hmget(apiKeyRecordKey(this.namespace, parsed.keyId), 'summary', 'hash');
+    const [summaryText, hashHex] = await this.redis
+      .hmget(apiKeyRecordKey(this.namespace, parsed.keyId), 'summary', 'hash')
+      .catch((error: Error) => {
+        throw new UnavailableError(`Redis, which holds the API keys, cannot be reached (${error.message}); retry shortly`, 'redis');
+      });
     if (!summaryText || !hashHex) throw refused;
     const stored = Buffer.from(hashHex, 'hex');
     const given = hashOf(parsed.secret);
@@ -174,7 +179,11 @@ export class KeyRateLimits {
     try {
       await limiter.consume(caller.keyId);
     } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      if (!(rejection instanceof RateLimiterRes))
+        throw new UnavailableError(
+          `Redis, which counts the rate limits, cannot be reached (${(rejection as Error).message}); retry shortly`,
+          'redis',
+        );
       const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       throw new RateLimitedError(
         `key ${caller.name} sent more than ${limit.requests} requests in ${limit.perSeconds} s; retry after ${seconds} s`,
