@@ -2,7 +2,7 @@
  * API keys, for operators with access to the Redis the services use (the first admin key cannot come from the
  * API that asks for one).
  *
- *   npm run keys -- create --name <name> --scopes <scope,...> [--expires-days <n>]
+ *   npm run keys -- create --name <name> --scopes <scope,...> [--expires-days <n>] [--rate-limit <requests>/<seconds>]
  *   npm run keys -- list
  *   npm run keys -- revoke <keyId>
  *
@@ -17,7 +17,8 @@ import { runCli } from './cli';
 const USAGE = `Usage: npm run keys -- <command>
 
 Commands:
-  create --name <name> --scopes <scope,...> [--expires-days <n>]   make a key; it is printed once, on stdout
+  create --name <name> --scopes <scope,...> [--expires-days <n>] [--rate-limit <requests>/<seconds>]
+                                                                   make a key; it is printed once, on stdout
   list                                                             every key (without secrets), oldest first
   revoke <keyId>                                                   refuse the key from now on, in every process
 
@@ -33,7 +34,13 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        name: { type: 'string' },
+        scopes: { type: 'string' },
+        'expires-days': { type: 'string' },
+        'rate-limit': { type: 'string' },
+        help: { type: 'boolean' },
+      },
     });
   } catch (error) {
     throw new CliError(`${(error as Error).message}\n\n${USAGE}`, 2);
@@ -56,11 +63,10 @@ async function main(argv: string[]): Promise<number> {
             .map((s) => s.trim())
             .filter((s) => s !== ''),
           ...(values['expires-days'] === undefined ? {} : { expiresInDays: Number(values['expires-days']) }),
+          ...(values['rate-limit'] === undefined ? {} : { rateLimit: rateLimitOf(values['rate-limit']) }),
         });
         if (!request.success) {
-          const issues = toIssues(request.error, []).map(
-            (i) => `  --${i.path.split('.')[0] === 'expiresInDays' ? 'expires-days' : i.path.split('.')[0]}: ${i.reason}`,
-          );
+          const issues = toIssues(request.error, []).map((i) => `  --${FLAGS[i.path.split('.')[0]!] ?? i.path.split('.')[0]}: ${i.reason}`);
           throw new CliError(`cannot create the key:\n${issues.join('\n')}\n\n${USAGE}`, 2);
         }
         const created = await store.create(request.data, `cli:${process.env.USER ?? 'unknown'}`, Date.now());
@@ -100,6 +106,15 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** The command-line flag of each field of a key request, for error messages. */
+const FLAGS: Record<string, string> = { name: 'name', scopes: 'scopes', expiresInDays: 'expires-days', rateLimit: 'rate-limit' };
+
+/** `100/60` → 100 requests per 60 seconds; anything else is handed on as it is, for the schema to refuse. */
+function rateLimitOf(text: string): unknown {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  return match ? { requests: Number(match[1]), perSeconds: Number(match[2]) } : text;
 }
 
 async function connect(url: string, prefix: string): Promise<{ redis: Redis; store: ApiKeyStore }> {

@@ -155,13 +155,24 @@ it('creates, lists and revokes keys from the command line', async () => {
     promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../scripts/keys.ts'), ...args], {
       env: { ...process.env, REDIS_URL, PORTRAIT_PREFIX: prefix },
     });
-  const { stdout: key } = await keysCli('create', '--name', 'ops-cli', '--scopes', 'admin', '--expires-days', '7');
+  const { stdout: key } = await keysCli(
+    'create',
+    '--name',
+    'ops-cli',
+    '--scopes',
+    'admin',
+    '--expires-days',
+    '7',
+    '--rate-limit',
+    '500/60',
+  );
   expect(key.trim()).toMatch(/^ptk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
   const listed = await http('GET', `${stack.qry.url}/v1/keys`, undefined, auth(key.trim()));
   expect(listed.status).toBe(200);
   expect(listed.body.keys.find((k: { name: string }) => k.name === 'ops-cli')).toMatchObject({
     scopes: ['admin'],
     createdBy: expect.stringMatching(/^cli:/),
+    rateLimit: { requests: 500, perSeconds: 60 },
   });
   const { stdout: list } = await keysCli('list');
   expect(list).toContain('ops-cli');
@@ -171,6 +182,10 @@ it('creates, lists and revokes keys from the command line', async () => {
   await expect(keysCli('create', '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({
     code: 2,
     stderr: expect.stringContaining('--scopes'),
+  });
+  await expect(keysCli('create', '--name', 'x', '--scopes', 'read', '--rate-limit', 'fast')).rejects.toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--rate-limit'),
   });
 }, 60_000);
 
