@@ -10,6 +10,11 @@ export const JobsEnv = CommonEnv.extend({
   REFRESH_EVERY_MS: envInt(10_000, 86_400_000).default(3_600_000),
   REFRESH_PAGE_SIZE: envInt(10, 10_000).default(1000),
   EVENTS_RETENTION_DAYS: envInt(1, 3650).default(400),
+  /**
+   * Dead-lettered events and items (raw payloads, contact data included) are deleted this long after they were
+   * dead-lettered: long enough to fix the cause and replay them, not kept for ever.
+   */
+  DEAD_LETTER_RETENTION_DAYS: envInt(1, 365).default(14),
   /** How often every segment's materialized membership is reconciled (relative-time conditions drift). */
   SEGMENT_RECONCILE_EVERY_MS: envInt(10_000, 86_400_000).default(600_000),
   /** Profiles per page and passes per segment when backfilling or reconciling membership. */

@@ -5,6 +5,6 @@ export { handlers } from './handlers';
 export type { Handler, Handlers, JobContext, JobEntry, JobsDeps } from './handler';
 export { dispatch, kindOf } from './workers';
 export { refreshProfiles, type RefreshReport } from './handlers/refresh';
-export { applyRetention } from './handlers/retention';
+export { applyRetention, expireDeadLetters } from './handlers/retention';
 export { sweepExpired } from './handlers/export-sweep';
 export { reconcileSegment, mismatchQuery, type ReconcileReport } from './reconcile';

@@ -1,5 +1,5 @@
 import { eventsIndexMonth, indexNames } from '@portrait/shared';
-import type { Client } from '@portrait/runtime';
+import { createDeadLetterQueue, type Client, type Redis } from '@portrait/runtime';
 import type { Handler } from '../handler';
 
 export interface RetentionOptions {
@@ -25,7 +25,28 @@ export async function applyRetention(options: RetentionOptions): Promise<string[
   return expired;
 }
 
-/** The daily deletion of expired event indices. */
+/** Pages of dead letters removed per call; repeated until none is older than the cutoff. */
+const DEAD_LETTER_PAGE = 1000;
+
+/**
+ * Deletes dead letters dead-lettered more than `retentionDays` ago (by the real clock: BullMQ stamps them with
+ * it); answers how many. They hold raw payloads, contact data included, so they do not stay for ever.
+ */
+export async function expireDeadLetters(options: { redis: Redis; namespace: string; retentionDays: number }): Promise<number> {
+  const queue = createDeadLetterQueue(options.redis, options.namespace);
+  try {
+    let removed = 0;
+    for (;;) {
+      const page = await queue.clean(options.retentionDays * 86_400_000, DEAD_LETTER_PAGE, 'wait');
+      removed += page.length;
+      if (page.length < DEAD_LETTER_PAGE) return removed;
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+/** The daily deletion of expired event indices and dead letters. */
 export const retention: Handler<'retention'> = async ({ deps }) => {
   const deleted = await applyRetention({
     es: deps.es,
@@ -34,5 +55,11 @@ export const retention: Handler<'retention'> = async ({ deps }) => {
     nowMs: deps.now(),
   });
   if (deleted.length > 0) deps.logger.info({ deleted }, 'expired event indices deleted');
-  return { deleted };
+  const deadLetters = await expireDeadLetters({
+    redis: deps.redis,
+    namespace: deps.namespace,
+    retentionDays: deps.config.DEAD_LETTER_RETENTION_DAYS,
+  });
+  if (deadLetters > 0) deps.logger.info({ deadLetters }, 'expired dead letters deleted');
+  return { deleted, deadLetters };
 };
