@@ -1,4 +1,6 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError } from '@portrait/shared';
+import { boundNamespace, createRedis, type Redis } from '@portrait/runtime';
 
 /**
  * Runs a command-line tool's `main` and sets the exit code: a `CliError` prints its advice alone (no stack) with
@@ -56,4 +58,55 @@ export async function fetchQueryService(queryUrl: string, path: string, init: Re
       `the query service is not reachable at ${queryUrl}${code ? ` (${code})` : ''}: start it with \`npm start\`, or point --query-url at it`,
     );
   }
+}
+
+/** A tool's flags and positionals; an unknown or malformed flag is a usage error (exit 2) followed by the usage. */
+export function parseCliArgs<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n\n${usage}`, 2);
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/**
+ * The Redis the services use and the namespace the prefix's data set is bound to. One try, then a clear message: a
+ * tool should not wait forever for a Redis that is not there, nor act on a prefix no service has started on
+ * (`nothing` says what the tool would find missing).
+ */
+export async function connectDataSet(url: string, prefix: string, nothing: string): Promise<{ redis: Redis; namespace: string }> {
+  const redis = createRedis(url, 'worker', { lazyConnect: true, retryStrategy: () => null, connectTimeout: 5000 });
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    lastError = error;
+  });
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new CliError(
+      `cannot reach Redis at ${redactUrl(url)} (${(lastError ?? (error as Error)).message}).\n` +
+        'Start it (bash scripts/redis.sh ensure) or point REDIS_URL at the Redis the services use.',
+    );
+  }
+  const namespace = await boundNamespace(redis, prefix);
+  if (namespace === undefined) {
+    redis.disconnect();
+    throw new CliError(
+      `Redis at ${redactUrl(url)} holds no data set of prefix '${prefix}': no service has started on it yet, so ${nothing}. ` +
+        'Start the platform (npm start), or check PORTRAIT_PREFIX and REDIS_URL.',
+    );
+  }
+  return { redis, namespace };
 }

@@ -16,7 +16,6 @@
  *
  * Environment: REDIS_URL (default redis://127.0.0.1:6379), PORTRAIT_PREFIX (default portrait).
  */
-import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import type { Job, JobType, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
@@ -33,15 +32,14 @@ import {
 } from '@portrait/shared';
 import {
   REPLAY_JOB_OPTIONS,
-  boundNamespace,
   createDeadLetterQueue,
   createIngestQueue,
-  createRedis,
   replayJobId,
   type DeadLetter,
   type IngestJobData,
   type Redis,
 } from '@portrait/runtime';
+import { connectDataSet, parseCliArgs, redactUrl } from './cli';
 
 const USAGE = `Usage: npx tsx scripts/dlq.ts <command>
 
@@ -115,21 +113,17 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function parseCli(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        all: { type: 'boolean' },
-        'reveal-contacts': { type: 'boolean' },
-        'older-than': { type: 'string' },
-        limit: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${USAGE}`, 2);
-  }
+  return parseCliArgs(
+    argv,
+    {
+      all: { type: 'boolean' },
+      'reveal-contacts': { type: 'boolean' },
+      'older-than': { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
 }
 
 function positiveInt(flag: string, raw: string): number {
@@ -145,29 +139,7 @@ function positiveNumber(flag: string, raw: string): number {
 }
 
 async function connect(config: DlqConfig): Promise<Context> {
-  // One try, then a clear message: a CLI should not wait forever for a Redis that is not there.
-  const redis = createRedis(config.REDIS_URL, 'worker', { lazyConnect: true, retryStrategy: () => null, connectTimeout: 5000 });
-  let lastError: Error | undefined;
-  redis.on('error', (error: Error) => {
-    lastError = error;
-  });
-  try {
-    await redis.connect();
-  } catch (error) {
-    redis.disconnect();
-    throw new CliError(
-      `cannot reach Redis at ${redactUrl(config.REDIS_URL)} (${(lastError ?? (error as Error)).message}).\n` +
-        'Start it (bash scripts/redis.sh ensure) or point REDIS_URL at the Redis the services use.',
-    );
-  }
-  const namespace = await boundNamespace(redis, config.PORTRAIT_PREFIX);
-  if (namespace === undefined) {
-    redis.disconnect();
-    throw new CliError(
-      `Redis at ${redactUrl(config.REDIS_URL)} holds no data set of prefix '${config.PORTRAIT_PREFIX}': no service has started on it yet, ` +
-        'so there is no dead-letter queue. Check PORTRAIT_PREFIX and REDIS_URL.',
-    );
-  }
+  const { redis, namespace } = await connectDataSet(config.REDIS_URL, config.PORTRAIT_PREFIX, 'there is no dead-letter queue');
   const deadLetter = createDeadLetterQueue(redis, namespace);
   const ingest = createIngestQueue(redis, namespace);
   for (const queue of [deadLetter, ingest]) queue.on('error', () => undefined);
@@ -453,17 +425,6 @@ function plural(n: number, one: string, many = `${one}s`): string {
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 main(process.argv.slice(2)).then(

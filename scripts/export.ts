@@ -12,10 +12,9 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { CliError } from '@portrait/shared';
-import { fetchQueryService, QUERY_SERVICE_OPTIONS, queryService, runCli } from './cli';
+import { fetchQueryService, parseCliArgs, QUERY_SERVICE_OPTIONS, queryService, runCli } from './cli';
 
 const USAGE = `Usage: npm run export -- <segmentId> --fields <a,b,…> --actor <name> [options]
 
@@ -44,26 +43,21 @@ interface Options {
 }
 
 function options(argv: string[]): Options | undefined {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        fields: { type: 'string' },
-        format: { type: 'string', default: 'csv' },
-        consent: { type: 'string' },
-        hash: { type: 'boolean', default: false },
-        'default-calling-code': { type: 'string' },
-        out: { type: 'string' },
-        actor: { type: 'string' },
-        ...QUERY_SERVICE_OPTIONS,
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${USAGE}`, 2);
-  }
+  const parsed = parseCliArgs(
+    argv,
+    {
+      fields: { type: 'string' },
+      format: { type: 'string', default: 'csv' },
+      consent: { type: 'string' },
+      hash: { type: 'boolean', default: false },
+      'default-calling-code': { type: 'string' },
+      out: { type: 'string' },
+      actor: { type: 'string' },
+      ...QUERY_SERVICE_OPTIONS,
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
   const { values, positionals } = parsed;
   if (values.help) return undefined;
   if (positionals.length !== 1) throw new CliError(`give exactly one segment id\n\n${USAGE}`, 2);

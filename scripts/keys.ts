@@ -9,10 +9,9 @@
  * `create` prints the key once, on stdout alone (the rest goes to stderr), so `KEY=$(npm run -s keys -- create ...)`
  * captures it. Environment: REDIS_URL (default redis://127.0.0.1:6379), PORTRAIT_PREFIX (default portrait).
  */
-import { parseArgs } from 'node:util';
 import { CliError, CommonEnv, CreateApiKeySchema, parseEnv, SCOPE_DESCRIPTIONS, SCOPES, toIssues } from '@portrait/shared';
-import { ApiKeyStore, boundNamespace, createRedis, type Redis } from '@portrait/runtime';
-import { runCli } from './cli';
+import { ApiKeyStore, type Redis } from '@portrait/runtime';
+import { connectDataSet, parseCliArgs, runCli } from './cli';
 
 const USAGE = `Usage: npm run keys -- <command>
 
@@ -29,22 +28,17 @@ Environment: REDIS_URL (default redis://127.0.0.1:6379), PORTRAIT_PREFIX (defaul
 const KeysEnv = CommonEnv.pick({ REDIS_URL: true, PORTRAIT_PREFIX: true });
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        name: { type: 'string' },
-        scopes: { type: 'string' },
-        'expires-days': { type: 'string' },
-        'rate-limit': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${USAGE}`, 2);
-  }
+  const parsed = parseCliArgs(
+    argv,
+    {
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      'expires-days': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    USAGE,
+  );
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || command === undefined) {
@@ -118,24 +112,7 @@ function rateLimitOf(text: string): unknown {
 }
 
 async function connect(url: string, prefix: string): Promise<{ redis: Redis; store: ApiKeyStore }> {
-  // One try, then a clear message: a CLI should not wait forever for a Redis that is not there.
-  const redis = createRedis(url, 'worker', { lazyConnect: true, retryStrategy: () => null, connectTimeout: 5000 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-  } catch (error) {
-    redis.disconnect();
-    throw new CliError(
-      `cannot reach Redis (${(error as Error).message}). Start it (bash scripts/redis.sh ensure) or point REDIS_URL at the Redis the services use.`,
-    );
-  }
-  const namespace = await boundNamespace(redis, prefix);
-  if (namespace === undefined) {
-    redis.disconnect();
-    throw new CliError(
-      `Redis holds no data set of prefix '${prefix}': no service has started on it yet, so keys would belong to nothing. Start the platform first (npm start), or check PORTRAIT_PREFIX and REDIS_URL.`,
-    );
-  }
+  const { redis, namespace } = await connectDataSet(url, prefix, 'keys would belong to nothing');
   return { redis, store: new ApiKeyStore(redis, namespace) };
 }
 

@@ -10,10 +10,9 @@
  *
  * Environment: QUERY_URL (default http://127.0.0.1:3003).
  */
-import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { CliError, MODEL_KINDS, isModelKind } from '@portrait/shared';
-import { fetchQueryService, QUERY_SERVICE_OPTIONS, queryService, runCli } from './cli';
+import { fetchQueryService, parseCliArgs, QUERY_SERVICE_OPTIONS, queryService, runCli } from './cli';
 
 const USAGE = `Usage: npm run models -- <command> [options]
 
@@ -116,23 +115,18 @@ async function train(c: Context, kind: string, body: Record<string, unknown>): P
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        kind: { type: 'string' },
-        seed: { type: 'string' },
-        promote: { type: 'boolean', default: false },
-        param: { type: 'string', multiple: true, default: [] },
-        ...QUERY_SERVICE_OPTIONS,
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${USAGE}`, 2);
-  }
+  const parsed = parseCliArgs(
+    argv,
+    {
+      kind: { type: 'string' },
+      seed: { type: 'string' },
+      promote: { type: 'boolean', default: false },
+      param: { type: 'string', multiple: true, default: [] },
+      ...QUERY_SERVICE_OPTIONS,
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || command === undefined) {

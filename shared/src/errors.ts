@@ -117,10 +117,9 @@ export class UnsupportedMediaTypeError extends PortraitError {
   readonly code = 'unsupported_media_type';
 }
 
-/** An API key sent more requests than its rate limit allows (`rate_limited`); retry after `Retry-After` seconds. */
-export class RateLimitedError extends PortraitError {
+/** Too many requests for now (`429`): retry after `Retry-After` seconds. */
+abstract class RetryLaterError extends PortraitError {
   readonly status = 429;
-  readonly code = 'rate_limited';
   constructor(
     message: string,
     readonly retryAfter: number,
@@ -135,21 +134,13 @@ export class RateLimitedError extends PortraitError {
   }
 }
 
-export class QueueFullError extends PortraitError {
-  readonly status = 429;
+/** An API key sent more requests than its rate limit allows (`rate_limited`). */
+export class RateLimitedError extends RetryLaterError {
+  readonly code = 'rate_limited';
+}
+
+export class QueueFullError extends RetryLaterError {
   readonly code = 'queue_full';
-  constructor(
-    message: string,
-    readonly retryAfter: number,
-  ) {
-    super(message);
-  }
-  override details(): Record<string, unknown> {
-    return { retryAfterSeconds: this.retryAfter };
-  }
-  override retryAfterSeconds(): number {
-    return this.retryAfter;
-  }
 }
 
 /** A dependency (Elasticsearch, Redis) cannot be reached or sheds load; the client may retry. */

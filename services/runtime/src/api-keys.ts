@@ -233,10 +233,8 @@ export function authorize(routes: readonly ApiRoute[], options: AuthorizeOptions
     }))
     // The most literal route first: `/v1/items/batch` before `/v1/items/:id`.
     .sort((a, b) => a.params - b.params);
-  const open = routes.filter((r) => r.scope === 'open').map((r) => ({ method: r.method.toUpperCase(), pattern: routePattern(r.path) }));
   return (req: Request, res: Response, next: NextFunction) => {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    if (open.some((r) => r.method === method && r.pattern.test(req.path))) return next();
     const route = guarded.find((r) => r.method === method && r.pattern.test(req.path));
     if (!route) return next();
     options.store
