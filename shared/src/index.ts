@@ -18,6 +18,7 @@ export * from './own';
 export * from './mask';
 export * from './queues';
 export * from './auth/keys';
+export * from './privacy/erasure';
 export * from './api';
 export * from './mining/matrix';
 export * from './mining/random';

@@ -13,6 +13,8 @@ export interface IndexNames {
   exports: string;
   /** Read/write alias of the trained models: one document per kind and version. */
   models: string;
+  /** Read/write alias of the erasure audit trail: one document per erased user, who asked and what was removed. */
+  erasures: string;
   /** Alias of the active collaborative model's item factors; each model version has its own index. */
   itemFactors: string;
   /** Alias of the active collaborative model's user factors. */
@@ -22,6 +24,8 @@ export interface IndexNames {
   userFactorsOf(run: string): string;
   /** Pattern matching every item and user factors index. */
   factorsPattern: string;
+  /** Pattern matching every user factors index. */
+  userFactorsPattern: string;
   /** Pattern matching every monthly event index, for templates and retention. */
   eventsPattern: string;
   /** The concrete monthly index an event with this timestamp belongs to. */
@@ -36,11 +40,13 @@ export function indexNames(prefix: string): IndexNames {
     segments: `${prefix}-segments`,
     exports: `${prefix}-exports`,
     models: `${prefix}-models`,
+    erasures: `${prefix}-erasures`,
     itemFactors: `${prefix}-item-factors`,
     userFactors: `${prefix}-user-factors`,
     itemFactorsOf: (run) => `${prefix}-item-factors-${run}`,
     userFactorsOf: (run) => `${prefix}-user-factors-${run}`,
     factorsPattern: `${prefix}-*-factors-*`,
+    userFactorsPattern: `${prefix}-user-factors-*`,
     eventsPattern: `${prefix}-events-*`,
     eventsIndexFor(timestampMs: number): string {
       const d = new Date(timestampMs);
@@ -101,6 +107,8 @@ export const MaintenanceJob = {
   segmentBackfill: 'segment-backfill',
   /** Reconciles every segment: relative-time conditions move as time passes. */
   segmentReconcile: 'segment-reconcile',
+  /** The second pass of an erasure, once writes in flight when it ran have landed (data: `{ erasureId, userId }`). */
+  erasureSweep: 'erasure-sweep',
 } as const;
 
 /** Job names inside the exports queue. */

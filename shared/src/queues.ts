@@ -3,6 +3,7 @@ import { IdSchema, QueuedEventSchema } from './events';
 import { QueuedItemSchema } from './items';
 import { ItemVectorizeJobSchema, ModelTrainJobSchema, ModelRescoreJobSchema } from './models/jobs';
 import { ExportJob, MaintenanceJob, ModelJob } from './names';
+import { ErasureSweepJobSchema } from './privacy/erasure';
 
 /**
  * What travels on Portrait's queues, as zod schemas with their inferred types: producers build these
@@ -81,6 +82,8 @@ const JOB_TABLE = {
   segmentBackfill: { queue: 'maintenance', name: MaintenanceJob.segmentBackfill, payload: SegmentBackfillJobSchema },
   /** Reconciles every segment: relative-time conditions move as time passes. */
   segmentReconcile: { queue: 'maintenance', name: MaintenanceJob.segmentReconcile, payload: NoPayloadSchema },
+  /** The second pass of an erasure: removes what writes in flight during the first one left behind. */
+  erasureSweep: { queue: 'maintenance', name: MaintenanceJob.erasureSweep, payload: ErasureSweepJobSchema },
   /** Writes one audience export file. */
   exportRun: { queue: 'exports', name: ExportJob.run, payload: ExportJobSchema },
   /** Deletes export files past their expiry. */

@@ -40,6 +40,7 @@ import { ingestRoutes, type RouteOptions } from '../../services/ingest/src/route
 import { QUERY_API } from '../../services/query/src/api';
 import { exportRoutes } from '../../services/query/src/exports';
 import { keyRoutes } from '../../services/query/src/keys';
+import { erasureRoutes } from '../../services/query/src/erasure';
 import { modelRoutes } from '../../services/query/src/models';
 import { recommendationRoutes } from '../../services/query/src/recommend';
 import { queryRoutes } from '../../services/query/src/routes';
@@ -76,6 +77,7 @@ const SERVICES: { name: string; api: ApiDescription; routers: () => ExpressRoute
       modelRoutes(inert(), inert()),
       recommendationRoutes(inert(), inert()),
       keyRoutes(inert(), inert()),
+      erasureRoutes(inert(), inert()),
     ],
   },
 ];

@@ -41,6 +41,11 @@ export function indexerMetrics(registry: Registry) {
       help: 'Receive-to-applied delay of the newest event of the last batch',
       registers: [registry],
     }),
+    erasedDropped: new Counter({
+      name: 'portrait_indexer_erased_events_dropped_total',
+      help: 'Events of erased users dropped, queued before their erasure',
+      registers: [registry],
+    }),
     segmentChanges: segmentChangesCounter(registry),
   };
 }

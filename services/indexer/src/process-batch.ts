@@ -14,7 +14,7 @@ import {
   type QueuedEvent,
   type StagesDone,
 } from '@portrait/shared';
-import { isConnectionError, type ContentVectors, type Logger } from '@portrait/runtime';
+import { isConnectionError, type ContentVectors, type Logger, type Tombstones } from '@portrait/runtime';
 import type { Catalogue } from './catalogue';
 import type { Coalescer } from './coalescer';
 import type { EventStore, HistoryWriteReport } from './event-store';
@@ -32,6 +32,8 @@ export interface BatchDeps {
   content: ContentVectors;
   es: import('@portrait/runtime').Client;
   deadLetter: Queue<DeadLetter>;
+  /** Erased users: their events are dropped, never stored. */
+  tombstones: Tombstones;
   metrics: IndexerMetrics;
   logger: Logger;
 }
@@ -161,8 +163,33 @@ function reasonOf(error: unknown): string {
 /**
  * Applies the events of several jobs as one: one catalogue lookup, one history bulk, one profile
  * read-fold-write pass. Never throws: reports per job what each stage completed, and why the rest must wait.
+ * Events of erased users (queued before their erasure) are dropped and counted: both stages count as done.
  */
 export async function applyEventGroups(groups: EventGroup[], deps: Omit<BatchDeps, 'coalescer'>): Promise<GroupResult[]> {
+  let erased: Set<string>;
+  try {
+    erased = await deps.tombstones.erasedAmong(groups.flatMap((g) => g.events.map((e) => e.userId)));
+  } catch (error) {
+    const retry = `the erased users could not be read (${reasonOf(error)})`;
+    return groups.map((g) => ({ done: { history: new Set(g.done.history), profile: new Set(g.done.profile) }, deadLettered: 0, retry }));
+  }
+  if (erased.size === 0) return applyLiveGroups(groups, deps);
+  const dropped = groups.map((g) => g.events.filter((e) => erased.has(e.userId)).map((e) => e.eventId));
+  deps.metrics.erasedDropped.inc(dropped.reduce((n, ids) => n + ids.length, 0));
+  const results = await applyLiveGroups(
+    groups.map((g) => ({ ...g, events: g.events.filter((e) => !erased.has(e.userId)) })),
+    deps,
+  );
+  return results.map((r, i) => {
+    for (const id of dropped[i]!) {
+      r.done.history.add(id);
+      r.done.profile.add(id);
+    }
+    return r;
+  });
+}
+
+async function applyLiveGroups(groups: EventGroup[], deps: Omit<BatchDeps, 'coalescer'>): Promise<GroupResult[]> {
   const started = process.hrtime.bigint();
   const events = groups.flatMap((g) => g.events);
   // An id can be in two jobs of one flush (a re-send racing its original): what is done is done for both.

@@ -16,6 +16,7 @@ import {
   Lifecycle,
   listen,
   redisReady,
+  Tombstones,
   closeRedis,
   ContentModelRegistry,
   ModelRegistry,
@@ -108,6 +109,7 @@ export async function startIndexer(
       content,
       es,
       deadLetter,
+      tombstones: new Tombstones(producer, namespace),
       metrics,
       logger,
     };

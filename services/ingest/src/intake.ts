@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import { JobName, QueueFullError, UnavailableError, type IncomingEvent, type QueuedEvent, type QueuedItem } from '@portrait/shared';
-import type { IngestJobData, Redis } from '@portrait/runtime';
+import { Tombstones, type IngestJobData, type Redis } from '@portrait/runtime';
 import { toQueued } from '@portrait/shared';
 
-export type EventOutcome = { eventId: string; status: 'accepted' | 'duplicate' };
+export type EventOutcome = { eventId: string; status: 'accepted' | 'duplicate' | 'erased' };
 
 export interface IntakeOptions {
   /** The data set's Redis namespace (`<prefix>:<dataset>`). */
@@ -18,26 +18,33 @@ export interface IntakeOptions {
  * Puts validated events on the ingest queue, one BullMQ job per request. Returns only after Redis has
  * the job (202 means queued in Redis). Event ids already queued within the dedup TTL are answered as
  * duplicates and not queued again; the profile fold drops any redelivery that slips past (e.g. two
- * concurrent sends of one id), so the effect is always that of one.
+ * concurrent sends of one id), so the effect is always that of one. Events of erased users are answered
+ * `erased` and dropped: nothing of them is queued.
  */
 export class Intake {
   private depth = { value: 0, at: 0 };
+  private readonly tombstones: Tombstones;
 
   constructor(
     private readonly queue: Queue<IngestJobData>,
     private readonly redis: Redis,
     private readonly options: IntakeOptions,
-  ) {}
+  ) {
+    this.tombstones = new Tombstones(redis, options.namespace);
+  }
 
   async submitEvents(events: IncomingEvent[], receivedAtMs: number): Promise<EventOutcome[]> {
     if (events.length === 0) return [];
     await this.checkDepth();
     const queued = events.map((e) => toQueued(e, receivedAtMs));
     const keys = queued.map((e) => this.dedupKey(e.eventId));
-    const known = await this.unavailableIfDown(() => this.redis.mget(...keys));
+    const [known, erased] = await this.unavailableIfDown(() =>
+      Promise.all([this.redis.mget(...keys), this.tombstones.erasedAmong(queued.map((e) => e.userId))]),
+    );
     const fresh: QueuedEvent[] = [];
     const inBatch = new Set<string>();
     const outcomes = queued.map((event, i): EventOutcome => {
+      if (erased.has(event.userId)) return { eventId: event.eventId, status: 'erased' };
       if (known[i] !== null || inBatch.has(event.eventId)) return { eventId: event.eventId, status: 'duplicate' };
       inBatch.add(event.eventId);
       fresh.push(event);

@@ -75,10 +75,8 @@ export function ingestRoutes(options: RouteOptions): Router {
     outcomes.forEach((outcome, i) => results.push({ index: valid[i]!.index, ...outcome }));
     results.sort((a, b) => a.index - b.index);
     const count = (status: BatchResult['status']) => results.filter((r) => r.status === status).length;
-    const summary = { accepted: count('accepted'), duplicate: count('duplicate'), rejected: count('rejected') };
-    events.inc({ outcome: 'accepted' }, summary.accepted);
-    events.inc({ outcome: 'duplicate' }, summary.duplicate);
-    events.inc({ outcome: 'rejected' }, summary.rejected);
+    const summary = { accepted: count('accepted'), duplicate: count('duplicate'), erased: count('erased'), rejected: count('rejected') };
+    for (const [outcome, n] of Object.entries(summary)) events.inc({ outcome }, n);
     // Nothing usable at all is a client error; otherwise the per-event results tell what to resend.
     res
       .status(valid.length === 0 ? 400 : 202)
@@ -103,6 +101,7 @@ export function ingestRoutes(options: RouteOptions): Router {
     const checked = checkEvent(event, received, rules);
     if (!checked.ok) throw new ValidationError('invalid attribute update', checked.issues);
     const [outcome] = await intake.submitEvents([checked.value], received);
+    events.inc({ outcome: outcome!.status });
     res.status(outcome!.status === 'accepted' ? 202 : 200).json(outcome);
   });
 

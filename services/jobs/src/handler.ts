@@ -1,6 +1,17 @@
 import type { Job, Queue } from 'bullmq';
 import type { IndexNames, JobKind, JobPayload, ProfileOptions } from '@portrait/shared';
-import type { Client, ExportAudit, ExportFiles, Logger, ModelStore, Redis, Scoring, SegmentRegistry } from '@portrait/runtime';
+import type {
+  Client,
+  Eraser,
+  ExportAudit,
+  ExportFiles,
+  Logger,
+  ModelStore,
+  Redis,
+  Scoring,
+  SegmentRegistry,
+  Tombstones,
+} from '@portrait/runtime';
 import type { JobsConfig } from './config';
 import type { JobsMetrics } from './metrics';
 
@@ -25,6 +36,10 @@ export interface JobsDeps {
   now: () => number;
   audit: ExportAudit;
   files: ExportFiles;
+  /** Runs the second pass of an erasure. */
+  eraser: Eraser;
+  /** Erased users: trainings write no vector for them. */
+  tombstones: Tombstones;
   metrics: JobsMetrics;
   logger: Logger;
 }

@@ -11,6 +11,10 @@ import {
   ModelStore,
   createRegistry,
   createSegmentChangesQueue,
+  createIngestQueue,
+  createDeadLetterQueue,
+  Eraser,
+  Tombstones,
   esReady,
   ExportAudit,
   ExportFiles,
@@ -51,7 +55,9 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
       models: createModelsQueue(redis, namespace),
     };
     const segmentChanges = createSegmentChangesQueue(redis, namespace);
-    const all = [...Object.values(queues), segmentChanges];
+    const ingest = createIngestQueue(redis, namespace);
+    const deadLetter = createDeadLetterQueue(redis, namespace);
+    const all = [...Object.values(queues), segmentChanges, ingest, deadLetter];
     for (const q of all) q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
     lifecycle.defer('queues', () => Promise.all(all.map((q) => q.close())));
 
@@ -84,6 +90,18 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
       now: clockOf(config),
       audit: new ExportAudit(es, names.exports),
       files,
+      eraser: new Eraser({
+        es,
+        names,
+        redis,
+        namespace,
+        queues: { ingest, deadLetter, segmentChanges, maintenance: queues.maintenance },
+        files,
+        // The jobs process only runs second passes, which queue nothing.
+        sweepDelayMs: 0,
+        logger,
+      }),
+      tombstones: new Tombstones(redis, namespace),
       metrics,
       logger,
     };

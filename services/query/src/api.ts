@@ -1,4 +1,5 @@
 import {
+  ERASURE_ROUTES,
   EXPORT_ROUTES,
   INSIGHT_ROUTES,
   KEY_ROUTES,
@@ -14,7 +15,7 @@ import { BreakdownQuery } from './segments/routes';
 export const QUERY_API: ApiDescription = {
   title: 'Portrait query',
   description:
-    'Profiles by id and by search, segments and their live analytics, audience exports, models and insights, recommendations, API keys.',
+    'Profiles by id and by search, segments and their live analytics, audience exports, models and insights, recommendations, API keys, erasure.',
   routes: [
     ...PROFILE_ROUTES,
     ...segmentApiRoutes(BreakdownQuery),
@@ -23,5 +24,6 @@ export const QUERY_API: ApiDescription = {
     ...INSIGHT_ROUTES,
     ...RECOMMENDATION_ROUTES,
     ...KEY_ROUTES,
+    ...ERASURE_ROUTES,
   ],
 };

@@ -17,6 +17,8 @@ export const QueryEnv = CommonEnv.extend({
   RECOMMEND_POPULAR_DAYS: envInt(1, 3650).default(90),
   /** Window of the trending ranking. */
   RECOMMEND_TRENDING_DAYS: envInt(1, 365).default(7),
+  /** An erasure's second pass runs this long after it, once every write in flight meanwhile has landed. */
+  ERASURE_SWEEP_DELAY_SECONDS: envInt(1, 86_400).default(120),
 });
 
 export type QueryConfig = z.infer<typeof QueryEnv>;

@@ -12,6 +12,10 @@ import {
   closeRedis,
   createExportsQueue,
   createModelsQueue,
+  createIngestQueue,
+  createDeadLetterQueue,
+  createSegmentChangesQueue,
+  Eraser,
   apiKeyAuth,
   ApiKeyStore,
   ModelStore,
@@ -24,6 +28,7 @@ import {
 import { clockOf } from '@portrait/shared';
 import { QUERY_API } from './api';
 import { keyRoutes } from './keys';
+import { erasureRoutes } from './erasure';
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
 import { queryRoutes } from './routes';
@@ -105,6 +110,25 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
       now,
     });
     app.use(recommendationRoutes(recommender, { es, events: names.events, now }));
+
+    // Erasure reaches every queue a user's data can sit on.
+    const ingestQueue = createIngestQueue(queueConnection, namespace);
+    const deadLetterQueue = createDeadLetterQueue(queueConnection, namespace);
+    const segmentChangesQueue = createSegmentChangesQueue(queueConnection, namespace);
+    for (const q of [ingestQueue, deadLetterQueue, segmentChangesQueue])
+      q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+    lifecycle.defer('erasure queues', () => Promise.all([ingestQueue.close(), deadLetterQueue.close(), segmentChangesQueue.close()]));
+    const eraser = new Eraser({
+      es,
+      names,
+      redis,
+      namespace,
+      queues: { ingest: ingestQueue, deadLetter: deadLetterQueue, segmentChanges: segmentChangesQueue, maintenance },
+      files,
+      sweepDelayMs: config.ERASURE_SWEEP_DELAY_SECONDS * 1000,
+      logger,
+    });
+    app.use(erasureRoutes(eraser, Date.now));
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
     lifecycle.defer('http', () => http.close());

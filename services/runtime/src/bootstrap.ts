@@ -14,10 +14,10 @@ export interface IndexDefinition {
   mappings: estypes.MappingTypeMapping;
 }
 
-export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports' | 'models' | 'item-factors' | 'user-factors';
+export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports' | 'models' | 'erasures' | 'item-factors' | 'user-factors';
 
 /** The indices behind a versioned alias (events are monthly indices behind a read alias instead). */
-export const ALIASED_INDICES = ['profiles', 'items', 'segments', 'exports', 'models'] as const;
+export const ALIASED_INDICES = ['profiles', 'items', 'segments', 'exports', 'models', 'erasures'] as const;
 export type AliasedIndex = (typeof ALIASED_INDICES)[number];
 
 export function readDefinition(name: IndexName): IndexDefinition {

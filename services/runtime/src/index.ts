@@ -19,3 +19,5 @@ export * from './generation-cache';
 export * from './model-store';
 export * from './model-registry';
 export * from './content-vectors';
+export * from './tombstones';
+export * from './erasure';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import {
   JOBS,
@@ -108,12 +109,17 @@ export function createSegmentChangesQueue(connection: ConnectionOptions, namespa
 }
 
 /**
- * Publishes transitions. The job id comes from the change id, so a transition published again after a
- * crash or retry is not queued twice while the first is kept; consumers dedupe by `changeId` beyond that.
+ * Publishes transitions. The job id is the SHA-256 of the change id, so a transition published again after a
+ * crash or retry is not queued twice while the first is kept (consumers dedupe by `changeId` beyond that), and
+ * the queue's event stream, which outlives the jobs, never names a user.
  */
 export async function publishSegmentChanges(queue: Queue<SegmentChange>, changes: readonly SegmentChange[]): Promise<void> {
   if (changes.length === 0) return;
-  await queue.addBulk(changes.map((c) => ({ name: c.change, data: c, opts: { jobId: encodeURIComponent(c.changeId) } })));
+  await queue.addBulk(changes.map((c) => ({ name: c.change, data: c, opts: { jobId: segmentChangeJobId(c.changeId) } })));
+}
+
+export function segmentChangeJobId(changeId: string): string {
+  return createHash('sha256').update(changeId, 'utf8').digest('hex');
 }
 
 /** Training and re-scoring: a failed training keeps its reason a month, for `GET /v1/models/:kind/train/:jobId`. */

@@ -10,3 +10,4 @@ export * from './exports';
 export * from './models';
 export * from './recommendations';
 export * from './keys';
+export * from './erasure';

@@ -29,12 +29,14 @@ export const ItemBatchBody = z.strictObject({
 export const EventOutcomeSchema = z
   .object({
     eventId: z.string().meta({ description: "The client's id, or `h-` and 32 hex digits derived from the event's content" }),
-    status: z.enum(['accepted', 'duplicate']),
+    status: z.enum(['accepted', 'duplicate', 'erased']).meta({
+      description: '`erased`: the user was erased (`DELETE /v1/users/:id`), so the event is dropped, not stored',
+    }),
   })
   .meta({ id: 'EventOutcome' });
 
 const Rejected = z.object({ index: z.number().int(), status: z.literal('rejected'), issues: z.array(IssueSchema) });
-const Counts = { accepted: z.number().int(), duplicate: z.number().int(), rejected: z.number().int() };
+const Counts = { accepted: z.number().int(), duplicate: z.number().int(), erased: z.number().int(), rejected: z.number().int() };
 
 export const EventBatchAnswer = z
   .object({
@@ -111,8 +113,11 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
         content: json(EventOutcomeSchema, { accepted: { summary: 'Queued', value: { eventId: 'e-1', status: 'accepted' } } }),
       },
       200: {
-        description: 'Already queued: not queued again',
-        content: json(EventOutcomeSchema, { duplicate: { summary: 'A re-send', value: { eventId: 'e-1', status: 'duplicate' } } }),
+        description: 'Already queued, or the user was erased: not queued',
+        content: json(EventOutcomeSchema, {
+          duplicate: { summary: 'A re-send', value: { eventId: 'e-1', status: 'duplicate' } },
+          erased: { summary: 'An erased user', value: { eventId: 'e-2', status: 'erased' } },
+        }),
       },
     },
     errors: INGEST_ERRORS,
@@ -139,6 +144,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
             value: {
               accepted: 1,
               duplicate: 0,
+              erased: 0,
               rejected: 1,
               results: [
                 { index: 0, status: 'accepted', eventId: 'e-1' },
@@ -162,6 +168,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
               message: 'no event in the batch is valid',
               accepted: 0,
               duplicate: 0,
+              erased: 0,
               rejected: 1,
               results: [
                 {
@@ -202,7 +209,7 @@ export const INGEST_ROUTES: readonly ApiRoute[] = [
         description: 'Queued',
         content: json(EventOutcomeSchema, { accepted: { summary: 'Queued', value: { eventId: 'attr-7', status: 'accepted' } } }),
       },
-      200: { description: 'Already queued: not queued again', content: json(EventOutcomeSchema) },
+      200: { description: 'Already queued, or the user was erased: not queued', content: json(EventOutcomeSchema) },
     },
     errors: INGEST_ERRORS,
   },

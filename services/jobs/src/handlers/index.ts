@@ -1,4 +1,5 @@
 import type { Handlers } from '../handler';
+import { erasureSweep } from './erasure-sweep';
 import { exportRun } from './export-run';
 import { exportSweep } from './export-sweep';
 import { itemVectorize } from './item-vectorize';
@@ -21,6 +22,7 @@ export const handlers = {
   retention: { run: retention, every: () => DAY_MS },
   segmentBackfill: { run: segmentBackfill },
   segmentReconcile: { run: segmentReconcile, every: (config) => config.SEGMENT_RECONCILE_EVERY_MS },
+  erasureSweep: { run: erasureSweep },
   exportRun: { run: exportRun },
   exportSweep: { run: exportSweep, every: (config) => config.EXPORT_SWEEP_EVERY_MS, schedulerId: 'export-sweep' },
   modelTrain: { run: modelTrain },

@@ -259,7 +259,11 @@ async function writeFactors(
   }
   for (let start = 0; start < data.userIds.length; start += WRITE_CHUNK) {
     const docs: { id: string; doc: UserFactorsDoc }[] = [];
-    data.userIds.slice(start, start + WRITE_CHUNK).forEach((userId, i) => {
+    const chunk = data.userIds.slice(start, start + WRITE_CHUNK);
+    // A user erased while the training ran gets no vector (their events were read before the erasure).
+    const erased = await deps.tombstones.erasedAmong(chunk);
+    chunk.forEach((userId, i) => {
+      if (erased.has(userId)) return;
       const vector = rounded(factors.userFactors.subarray((start + i) * f, (start + i + 1) * f));
       // Cosine similarity is undefined for a zero vector, which Elasticsearch refuses; a shopper whose only item nobody
       // else touched can round to one.

@@ -1,34 +1,20 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import {
-  ACTOR_HEADER,
-  ActorSchema,
   ExportListQuery,
   IdSchema,
   ValidationError,
   parseExportRequest,
   parseOrThrow,
   planExport,
-  toIssues,
   type ExportRecord,
   type ExportRequest,
-  type Issue,
 } from '@portrait/shared';
 import { jsonBody } from '@portrait/runtime';
 import type { SegmentStore } from '../segments';
 import type { ExportJobs, ExportView } from './jobs';
 import { streamExport, type StreamDeps, type StreamStart } from './stream';
-
-function actorIssues(req: Request): { actor?: string; issues: Issue[] } {
-  const parsed = ActorSchema.safeParse(req.headers[ACTOR_HEADER]);
-  return parsed.success ? { actor: parsed.data, issues: [] } : { issues: toIssues(parsed.error, ['headers', ACTOR_HEADER]) };
-}
-
-function requireActor(req: Request): string {
-  const { actor, issues } = actorIssues(req);
-  if (actor === undefined) throw new ValidationError(`the ${ACTOR_HEADER} header is required`, issues);
-  return actor;
-}
+import { actorIssues, requestId, requireActor } from '../actor';
 
 /** The actor and the export request, with every issue of both in one 400. */
 function exportInput(req: Request): { actor: string; request: ExportRequest } {
@@ -40,8 +26,6 @@ function exportInput(req: Request): { actor: string; request: ExportRequest } {
 }
 
 const param = (req: Request, name: string): string => parseOrThrow(IdSchema, req.params[name], name, ['params', name]);
-
-const requestId = (req: Request): string | undefined => (req.id === undefined ? undefined : String(req.id));
 
 const links = (exportId: string) => ({ statusUrl: `/v1/exports/${exportId}`, downloadUrl: `/v1/exports/${exportId}/download` });
 
