@@ -38,7 +38,7 @@ import { QUERY_API } from '../../services/query/src/api';
 import { baseEnv, cleanup, esClient, eventually, redisClient, startStack, testPrefix, type Stack, namespaceOf } from '../support/stack';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_201);
-/** Random runs per endpoint family, on top of the fixed tables of examples: about 1,810 requests in all. */
+/** Random runs per endpoint family, on top of the fixed tables of examples: about 1,850 requests in all. */
 const RUNS = {
   events: 150,
   batch: 40,
@@ -52,6 +52,7 @@ const RUNS = {
   models: 80,
   recommendations: 80,
   keys: 60,
+  erasure: 40,
   ops: 100,
 };
 /** How long accepted events may take to show in profiles and history after the last request. */
@@ -1390,6 +1391,22 @@ const keysReq: fc.Arbitrary<Req> = fc.oneof(
   keyId.map((id) => queryReq('DELETE', 'DELETE /v1/keys/:keyId', `/v1/keys/${id}`, `id ${id}`)),
 );
 
+// Erasure of users no other property relies on, and the audit listing with odd parameters.
+const ERASABLE = ['fz-erase-1', 'fz-erase-2', 'fz-constructor'];
+const ERASURE_PARAMS = ['userId', 'size', 'user', ...PROTO];
+const erasureReq: fc.Arbitrary<Req> = fc.oneof(
+  fc
+    .tuple(idSegment(ERASABLE), actorHeader)
+    .map(([id, actor]) =>
+      queryReq('DELETE', 'DELETE /v1/users/:id', `/v1/users/${id}`, `${actorLabel(actor)}, id ${id}`, { headers: withActor(actor) }),
+    ),
+  fc
+    .array(fc.tuple(fc.constantFrom(...ERASURE_PARAMS), fc.oneof(fc.constantFrom(...NUMERIC_STRINGS, ...ERASABLE), fc.string())), {
+      maxLength: 3,
+    })
+    .map((params) => queryReq('GET', 'GET /v1/erasures', `/v1/erasures${qs(params)}`, `params ${params.map((p) => p[0]).join(',')}`)),
+);
+
 // Health, readiness, metrics, the API document and page, and unknown routes on every service.
 const SERVICES: Service[] = ['ingest', 'indexer', 'query', 'jobs'];
 const OPS_PATHS = HEALTH_ROUTES.map((r) => r.path);
@@ -1773,6 +1790,7 @@ describe('hostile requests are answered below 500, every error as JSON with a st
   it('every model and insight route', () => fuzz('models', modelsReq, RUNS.models));
   it('every recommendation route', () => fuzz('recommendations', recommendReq, RUNS.recommendations));
   it('every API key route', () => fuzz('keys', keysReq, RUNS.keys));
+  it('every erasure route', () => fuzz('erasure', erasureReq, RUNS.erasure));
   it('/healthz, /readyz, /metrics, /openapi.json, /docs and unknown routes on ingest, indexer, query and jobs', () =>
     fuzz('ops', opsReq, RUNS.ops, opsTable));
 });
