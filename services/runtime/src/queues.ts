@@ -27,7 +27,8 @@ export const INGEST_JOB_OPTIONS: JobsOptions = {
   // Effectively "until it works" for outages; permanent per-item failures are dead-lettered, not retried.
   attempts: 1000,
   backoff: { type: 'capped-exponential' },
-  removeOnComplete: { age: 3600, count: 10_000 },
+  // An applied batch leaves Redis at once: its payload holds contact data, which the profile keeps from then on.
+  removeOnComplete: true,
   // Nothing accepted expires: a batch that could not be applied is dead-lettered, and anything that still
   // ends up failed stays until a person replays or purges it (`npm run dlq`).
   removeOnFail: false,
