@@ -50,8 +50,12 @@ export async function eventCounts(es: Client, prefix: string, users: string[]): 
   return out;
 }
 
+/** How many of the `total` batches enqueued are done: no longer waiting, delayed or running (applied ones leave the queue). */
+export async function processedOf(queue: Queue<IngestJobData>, total: number): Promise<number> {
+  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+  return total - Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
 export async function drained(queue: Queue<IngestJobData>, total: number): Promise<boolean> {
-  const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
-  const n = (state: string): number => counts[state] ?? 0;
-  return n('completed') + n('failed') >= total && n('waiting') + n('active') + n('delayed') === 0;
+  return (await processedOf(queue, total)) >= total;
 }

@@ -442,3 +442,43 @@ describe('fold properties', () => {
     );
   });
 });
+
+describe('contact data in the stored profile', () => {
+  const contactUpdate = (i: number, email: string | null | undefined, phone: string | null | undefined): QueuedEvent =>
+    queued({
+      type: 'user_attributes',
+      eventId: `attrs-${i}`,
+      timestamp: at(10 - i),
+      attributes: { ...(email !== undefined ? { email } : {}), ...(phone !== undefined ? { phone } : {}) },
+    });
+  const email = fc.oneof(fc.constant(null), fc.constantFrom('Ann@Example.com', 'bob@shop.de', 'constructor@x.io', '__proto__@x.io'));
+  const phone = fc.oneof(fc.constant(null), fc.constantFrom('+4915112345678', '+12025550123'));
+  const update = fc.tuple(fc.option(email, { nil: undefined }), fc.option(phone, { nil: undefined }));
+
+  it('keeps the e-mail and phone once, in `contact`: stored step by step, the profile is the one folded at once', () => {
+    fc.assert(
+      fc.property(fc.array(update, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 5 }), (updates, cut) => {
+        const events = updates.map(([e, p], i) => contactUpdate(i, e, p));
+        const once = deriveProfile('u1', fold(events), NOW, NOW, OPTS);
+        // As the indexer does: fold a first part, store the document, fold the rest onto the stored state.
+        const first = deriveProfile('u1', fold(events.slice(0, cut)), NOW, NOW, OPTS);
+        const stepwise = deriveProfile('u1', fold(events.slice(cut), first.state), NOW, NOW, OPTS, first);
+        expect(stepwise.contact).toEqual(once.contact);
+        for (const doc of [once, first, stepwise]) {
+          const state = JSON.stringify(doc.state);
+          for (const raw of ['Ann@Example.com', 'ann@example.com', 'bob@shop.de', '+4915112345678', '+12025550123', '@x.io'])
+            expect(state).not.toContain(raw);
+        }
+      }),
+    );
+  });
+
+  it('clears the e-mail when an update sets it to null, even once it lives in `contact`', () => {
+    const first = deriveProfile('u1', fold([contactUpdate(0, 'Ann@Example.com', '+4915112345678')]), NOW, NOW, OPTS);
+    expect(first.contact).toMatchObject({ email: 'ann@example.com', phone: '+4915112345678' });
+    const cleared = deriveProfile('u1', fold([contactUpdate(1, null, undefined)], first.state), NOW, NOW, OPTS, first);
+    expect(cleared.contact).toEqual({ phone: '+4915112345678' });
+    // A refresh derives again from the stored document: the phone stays.
+    expect(deriveProfile('u1', cleared.state, NOW + DAY, NOW, OPTS, cleared).contact).toEqual({ phone: '+4915112345678' });
+  });
+});

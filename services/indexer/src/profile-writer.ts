@@ -259,7 +259,7 @@ export class ProfileWriter {
   ): Folded {
     const result = foldEvents(state, events, now, this.options, consume);
     if (result.applied === 0) return { applied: 0, duplicates: result.duplicates, changes: [], events };
-    const doc: StoredProfile = applyScores(deriveProfile(userId, result.state, now, now, this.options), context.models, previous);
+    const doc: StoredProfile = applyScores(deriveProfile(userId, result.state, now, now, this.options, previous), context.models, previous);
     const membership = evaluateMembership(doc, userId, previous ?? {}, context.catalog);
     Object.assign(doc, membership.fields);
     return { applied: result.applied, duplicates: result.duplicates, doc, changes: membership.changes, events };

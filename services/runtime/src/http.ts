@@ -14,7 +14,7 @@ import {
 } from '@portrait/shared';
 import { authorize, type AuthorizeOptions } from './api-keys';
 import { documentedRoutes, registeredRoutes, renderDocsPage, routeMismatch } from './api-docs';
-import type { Logger } from './logger';
+import { loggedUrl, type Logger } from './logger';
 
 export type ReadinessCheck = () => Promise<boolean>;
 
@@ -62,6 +62,9 @@ export function createApp(options: AppOptions): { app: Express; finish: () => vo
         return id;
       },
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      serializers: {
+        req: (req: { url?: string; query?: unknown }) => ({ ...req, url: loggedUrl(req.url), query: undefined }),
+      },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
     }),
   );

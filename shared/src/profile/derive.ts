@@ -51,12 +51,39 @@ export function lifecycleStage(firstSeen: number | undefined, lastSeen: number |
  * Computes every indexed profile field from the state, as of `nowMs`. Pure and deterministic:
  * the periodic refresh calls it with a later "now" to move windows, decay and recency forward.
  */
+/** Attributes whose value the profile keeps in `contact` only: their state registers keep when and which event. */
+export const CONTACT_ATTRIBUTES = ['email', 'phone'] as const;
+type ContactAttribute = (typeof CONTACT_ATTRIBUTES)[number];
+/** A contact register's value once it has moved to `contact`. */
+const IN_CONTACT = { storedIn: 'contact' } as const;
+const inContact = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && (value as { storedIn?: unknown }).storedIn === IN_CONTACT.storedIn;
+
+/**
+ * The state as stored: contact registers hold `IN_CONTACT` instead of the raw e-mail or phone, which the
+ * document keeps once, normalized, in `contact`.
+ */
+function withoutContact(state: ProfileState): ProfileState {
+  if (!CONTACT_ATTRIBUTES.some((key) => typeof own(state.attributes, key)?.[0] === 'string')) return state;
+  const attributes = { ...state.attributes };
+  for (const key of CONTACT_ATTRIBUTES) {
+    const register = own(attributes, key);
+    if (register && typeof register[0] === 'string') attributes[key] = [IN_CONTACT, register[1], register[2]];
+  }
+  return { ...state, attributes };
+}
+
+/**
+ * The profile document of a state at `nowMs`. `stored` is the document the state was read from: the contact
+ * values the state no longer holds are taken from it.
+ */
 export function deriveProfile(
   userId: string,
   state: ProfileState,
   nowMs: number,
   updatedAtMs: number,
   options: ProfileOptions,
+  stored?: { contact?: ProfileDoc['contact'] },
 ): ProfileDoc {
   const today = startOfDay(nowMs);
   const windowStart = (days: number): string => dayKey(today - (days - 1) * DAY_MS);
@@ -91,6 +118,11 @@ export function deriveProfile(
     const v = attr(key);
     return typeof v === 'string' ? v : undefined;
   };
+  const contact = (key: ContactAttribute): string | undefined => {
+    const value = attr(key);
+    if (inContact(value)) return stored?.contact?.[key];
+    return typeof value === 'string' ? value : undefined;
+  };
   const birthYear = attr('birthYear');
   const age = typeof birthYear === 'number' ? new Date(nowMs).getUTCFullYear() - birthYear : undefined;
   const consents = Object.fromEntries(CONSENT_CHANNELS.map((c) => [c, consentOf(state, c).granted])) as Consents;
@@ -117,7 +149,7 @@ export function deriveProfile(
     },
     // E-mails stored before ingest normalized them are normalized here; phones are E.164 since ingest, and an older
     // national one is left for the export's default calling code to complete.
-    contact: { email: normalizeEmail(str('email')), phone: str('phone'), emailSha256: hashEmail(str('email')) },
+    contact: { email: normalizeEmail(contact('email')), phone: contact('phone'), emailSha256: hashEmail(contact('email')) },
     behavior: {
       counts,
       eventCount,
@@ -162,7 +194,7 @@ export function deriveProfile(
     },
     updatedAt: new Date(updatedAtMs).toISOString(),
     derivedAt: new Date(nowMs).toISOString(),
-    state,
+    state: withoutContact(state),
   };
 }
 

@@ -80,6 +80,7 @@ export async function refreshProfiles(options: RefreshOptions): Promise<RefreshR
         nowMs,
         Number.isNaN(updatedAt) ? nowMs : updatedAt,
         options.profileOptions,
+        stored,
       );
       const doc: StoredProfile = applyScores(derived, models, stored);
       const evaluated = evaluateMembership(doc, stored.userId, stored, catalog);
