@@ -99,9 +99,13 @@ export function newPrefix(kind: string): string {
   return `bench-${kind}-${randomBytes(3).toString('hex')}`;
 }
 
-/** The environment a service started by the benchmark sees: the caller's, plus the benchmark's own settings. */
+/**
+ * The environment a service started by the benchmark sees: the caller's, plus the benchmark's own settings. The
+ * services ask for no API key (`AUTH_REQUIRED=true` in the caller's environment measures them with the check, but
+ * the benchmark's clients send none yet).
+ */
 export function serviceEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, PORTRAIT_PREFIX: prefix, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', ...extra };
+  return { AUTH_REQUIRED: 'false', ...process.env, PORTRAIT_PREFIX: prefix, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', ...extra };
 }
 
 export interface Infra {

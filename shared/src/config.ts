@@ -36,9 +36,11 @@ export const CommonEnv = z.object({
     .default('EUR'),
   /**
    * Whether the HTTP services ask for an API key on every route that has a scope (`npm run keys` makes keys).
-   * Off by default until every client of the repository sends one.
+   * On unless turned off: a service started without configuration serves no profile to anyone who can reach it.
    */
-  AUTH_REQUIRED: envBoolean.default(false),
+  AUTH_REQUIRED: envBoolean.default(true),
+  /** Whether `/metrics` of every service asks for a key with scope `metrics` (or `admin`), as a Prometheus scrape can send. */
+  METRICS_REQUIRE_KEY: envBoolean.default(false),
   /** Requests an API key may send per window, across every process, unless the key has a limit of its own. */
   API_KEY_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   API_KEY_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),

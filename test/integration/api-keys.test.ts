@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { HEALTH_ROUTES, INGEST_API, SCOPES, type ApiRoute, type Scope } from '@portrait/shared';
 import { ApiKeyStore, boundNamespace } from '@portrait/runtime';
 import { QUERY_API } from '../../services/query/src/api';
-import { baseEnv, eventually, http, query, REDIS_URL, startStack, testPrefix, type Stack } from '../support/stack';
+import { baseEnv, eventually, http, indexer, ingest, query, REDIS_URL, startStack, testPrefix, type Stack } from '../support/stack';
 
 /**
  * API keys on the real services with AUTH_REQUIRED: every described route of ingest and query, table-driven from
@@ -213,5 +213,34 @@ it('holds a key’s rate limit across two query services, answering 429 with Ret
     expect((await http('GET', `${second.url}/v1/users/u-1/profile`, undefined, auth(keys.get('read')))).status).toBe(404);
   } finally {
     await second.stop();
+  }
+});
+
+it('protects /metrics of every service when asked, for a key with scope metrics, and only /metrics when keys are off', async () => {
+  const keyed = baseEnv(prefix, { AUTH_REQUIRED: 'true', METRICS_REQUIRE_KEY: 'true' });
+  const metricsOnly = baseEnv(prefix, { AUTH_REQUIRED: 'false', METRICS_REQUIRE_KEY: 'true' });
+  const [idx, qry, ing] = await Promise.all([indexer(keyed), query(keyed), ingest(metricsOnly)]);
+  try {
+    for (const url of [idx.url, qry.url, ing.url]) {
+      const none = await http('GET', `${url}/metrics`);
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toContain('scope="metrics"');
+      expect((await http('GET', `${url}/metrics`, undefined, auth(keys.get('read')))).body).toMatchObject({
+        error: 'forbidden',
+        scope: 'metrics',
+      });
+      for (const key of [keys.get('metrics'), admin]) {
+        const scraped = await http('GET', `${url}/metrics`, undefined, auth(key));
+        expect(scraped.status).toBe(200);
+        expect(scraped.body).toContain('process_cpu_seconds_total');
+      }
+      expect((await http('GET', `${url}/healthz`)).status).toBe(200);
+    }
+    // With keys off, the scoped routes stay open: an invalid event is refused for what it is, not for a key.
+    expect((await http('POST', `${ing.url}/v1/events`, { type: 'page_view' })).status).toBe(400);
+    // The stack's own services do not protect it.
+    expect((await http('GET', `${stack.idx.url}/metrics`)).status).toBe(200);
+  } finally {
+    await Promise.all([idx.stop(), qry.stop(), ing.stop()]);
   }
 });

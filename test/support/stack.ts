@@ -18,11 +18,16 @@ export function testPrefix(label: string): string {
 
 export type Env = Record<string, string>;
 
-/** Environment shared by services in tests: quiet logs, fast retries and stall detection. */
+/**
+ * Environment shared by services in tests: quiet logs, fast retries and stall detection. No API key is asked
+ * for: test/integration/api-keys.test.ts runs every route with keys (`AUTH_REQUIRED: 'true'`), the others test
+ * the behaviour behind the check.
+ */
 export function baseEnv(prefix: string, extra: Env = {}): Env {
   return {
     ES_URL,
     REDIS_URL,
+    AUTH_REQUIRED: 'false',
     PORTRAIT_PREFIX: prefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     INGEST_PORT: '0',

@@ -16,6 +16,7 @@ import {
   Lifecycle,
   listen,
   redisReady,
+  apiKeyAuth,
   Tombstones,
   closeRedis,
   ContentModelRegistry,
@@ -147,6 +148,8 @@ export async function startIndexer(
       registry,
       readiness: { redis: () => redisReady(producer), elasticsearch: () => esReady(es) },
       api: INDEXER_API,
+      // Only /metrics can ask for a key here (METRICS_REQUIRE_KEY): the indexer serves nothing else.
+      auth: apiKeyAuth(producer, namespace, config),
     });
     finish();
     const http = await listen(app, config.INDEXER_PORT, config.INDEXER_HOST);

@@ -22,6 +22,7 @@ import {
   Lifecycle,
   listen,
   redisReady,
+  apiKeyAuth,
   SegmentRegistry,
   type Logger,
 } from '@portrait/runtime';
@@ -115,6 +116,8 @@ export async function startJobs(config: JobsConfig, logger: Logger = createLogge
       registry,
       api: JOBS_API,
       readiness: { redis: () => redisReady(redis), elasticsearch: () => esReady(es) },
+      // Only /metrics can ask for a key here (METRICS_REQUIRE_KEY): the jobs process serves nothing else.
+      auth: apiKeyAuth(redis, namespace, config),
     });
     finish();
     const http = await listen(app, config.JOBS_PORT, config.JOBS_HOST);

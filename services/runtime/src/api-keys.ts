@@ -124,18 +124,30 @@ export class ApiKeyStore {
   }
 }
 
-/** The API key check of an HTTP service as its config asks for it: undefined when AUTH_REQUIRED is off. */
+/**
+ * The API key check of an HTTP service as its config asks for it: every scoped route with AUTH_REQUIRED, `/metrics`
+ * with METRICS_REQUIRE_KEY; undefined when both are off.
+ */
 export function apiKeyAuth(
   redis: Redis,
   namespace: string,
-  config: { AUTH_REQUIRED: boolean; API_KEY_RATE_LIMIT: number; API_KEY_RATE_WINDOW_SECONDS: number },
+  config: { AUTH_REQUIRED: boolean; METRICS_REQUIRE_KEY: boolean; API_KEY_RATE_LIMIT: number; API_KEY_RATE_WINDOW_SECONDS: number },
 ): AuthorizeOptions | undefined {
-  if (!config.AUTH_REQUIRED) return undefined;
+  if (!config.AUTH_REQUIRED && !config.METRICS_REQUIRE_KEY) return undefined;
   return {
     store: new ApiKeyStore(redis, namespace),
     now: Date.now,
     limits: new KeyRateLimits(redis, namespace, { requests: config.API_KEY_RATE_LIMIT, perSeconds: config.API_KEY_RATE_WINDOW_SECONDS }),
+    scopedRoutes: config.AUTH_REQUIRED,
+    metrics: config.METRICS_REQUIRE_KEY,
   };
+}
+
+/** The routes the check guards, with the scope each asks for: `/metrics` asks for `metrics` when it is protected. */
+export function guardedRoutes(routes: readonly ApiRoute[], options: Pick<AuthorizeOptions, 'scopedRoutes' | 'metrics'>): ApiRoute[] {
+  return routes
+    .map((r) => (r.path === '/metrics' && options.metrics ? { ...r, scope: 'metrics' as const } : r))
+    .filter((r) => r.scope !== 'open' && (options.scopedRoutes !== false || r.path === '/metrics'));
 }
 
 /** The key a request presents: `Authorization: Bearer <key>`, or `x-api-key: <key>`. */
@@ -198,6 +210,10 @@ export interface AuthorizeOptions {
   now: () => number;
   /** Without it, keys are not rate limited. */
   limits?: KeyRateLimits;
+  /** Every route with a scope asks for a key (unless `false`). */
+  scopedRoutes?: boolean;
+  /** `/metrics` asks for a key with scope `metrics`. */
+  metrics?: boolean;
 }
 
 interface GuardedRoute {
@@ -223,7 +239,7 @@ function routePattern(path: string): RegExp {
  * audit records name), whatever the client sent. A path no route describes passes on to the `404`.
  */
 export function authorize(routes: readonly ApiRoute[], options: AuthorizeOptions): RequestHandler {
-  const guarded: GuardedRoute[] = routes
+  const guarded: GuardedRoute[] = guardedRoutes(routes, options)
     .filter((r): r is ApiRoute & { scope: Scope } => r.scope !== 'open')
     .map((r) => ({
       method: r.method.toUpperCase(),

@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 
 /** What a key may do; `admin` may do everything. */
-export const SCOPES = ['ingest', 'read', 'segments', 'export', 'models', 'admin'] as const;
+export const SCOPES = ['ingest', 'read', 'segments', 'export', 'models', 'metrics', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** What a route asks of the caller: a scope, or nothing (`open`: health, readiness, the API description). */
@@ -20,6 +20,7 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   segments: 'create, change, delete and evaluate segments',
   export: 'start, list, download and delete audience exports',
   models: 'train, list and promote models',
+  metrics: 'scrape `/metrics` of every service, when METRICS_REQUIRE_KEY is on',
   admin: 'everything, including API keys',
 };
 
