@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CliError } from '@portrait/shared';
+import { CliError, redactUrl } from '@portrait/shared';
 import { boundNamespace, createRedis, type Redis } from '@portrait/runtime';
 
 /**
@@ -70,15 +70,6 @@ export function parseCliArgs<O extends NonNullable<ParseArgsConfig['options']>>(
 }
 
 /** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 /**
  * The Redis the services use and the namespace the prefix's data set is bound to. One try, then a clear message: a

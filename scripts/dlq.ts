@@ -29,6 +29,7 @@ import {
   QueuedItemSchema,
   parseEnv,
   toIssues,
+  redactUrl,
 } from '@portrait/shared';
 import {
   REPLAY_JOB_OPTIONS,
@@ -39,7 +40,7 @@ import {
   type IngestJobData,
   type Redis,
 } from '@portrait/runtime';
-import { connectDataSet, parseCliArgs, redactUrl } from './cli';
+import { connectDataSet, parseCliArgs } from './cli';
 
 const USAGE = `Usage: npx tsx scripts/dlq.ts <command>
 

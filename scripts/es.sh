@@ -2,13 +2,15 @@
 # Local single-node Elasticsearch for Portrait development and integration tests.
 #
 # Runs the official integ-test zip distribution (fetched with Maven) on 127.0.0.1,
-# security off, one node, heap pinned. The version comes from infra/elasticsearch/version.env.
+# one node, heap pinned, security off unless ES_SECURITY=true. The version comes from infra/elasticsearch/version.env.
 #
-# Usage: scripts/es.sh <start|stop|status|wait [seconds]|logs [-f]|wipe|url>
+# Usage: scripts/es.sh <start|stop|status|wait [seconds]|logs [-f]|wipe|url|password>
 #
 # Environment:
 #   PORTRAIT_CACHE_DIR  cache root (default: $HOME/.cache/portrait)
-#   ES_PORT             HTTP port (default: 9200)
+#   ES_PORT             HTTP port (default: 9200); each port is its own node, with its own data, logs and config
+#   ES_SECURITY         true: security on, user `elastic` with a generated password (kept in the cache, mode 600;
+#                       `scripts/es.sh password` prints it); default false
 #   ES_HEAP             JVM heap, used for -Xms and -Xmx (default: 1g)
 #   ES_JAVA_HOME        JDK to run ES with; used when it is Java >= 21, else one is found in /usr/lib/jvm
 #   ES_WAIT_SECONDS     default deadline for start/wait (default: 180)
@@ -37,15 +39,22 @@ ES_PORT="${ES_PORT:-9200}"
 ES_HEAP="${ES_HEAP:-1g}"
 ES_WAIT_SECONDS="${ES_WAIT_SECONDS:-180}"
 ES_USER="${ES_USER:-portrait-es}"
+ES_SECURITY="${ES_SECURITY:-false}"
 
 [[ "$ES_PORT" =~ ^[0-9]+$ ]] || die "ES_PORT must be a number, got '$ES_PORT'"
 [[ "$ES_HEAP" =~ ^[0-9]+[kKmMgG]$ ]] || die "ES_HEAP must look like 512m or 1g, got '$ES_HEAP'"
+[[ "$ES_SECURITY" == true || "$ES_SECURITY" == false ]] || die "ES_SECURITY must be true or false, got '$ES_SECURITY'"
 
+# The node on 9200 keeps the original names; a node on another port gets its own beside it.
+INSTANCE=""
+[[ "$ES_PORT" != 9200 ]] && INSTANCE="-$ES_PORT"
 ES_HOME="$PORTRAIT_CACHE_DIR/elasticsearch-$ES_VERSION"
-ES_DATA="$PORTRAIT_CACHE_DIR/es-data"
-ES_LOGS="$PORTRAIT_CACHE_DIR/es-logs"
-ES_PIDFILE="$PORTRAIT_CACHE_DIR/es.pid"
-ES_LAUNCH_LOG="$PORTRAIT_CACHE_DIR/es-launch.log"
+ES_CONF="$PORTRAIT_CACHE_DIR/es-config$INSTANCE"
+ES_DATA="$PORTRAIT_CACHE_DIR/es-data$INSTANCE"
+ES_LOGS="$PORTRAIT_CACHE_DIR/es-logs$INSTANCE"
+ES_PIDFILE="$PORTRAIT_CACHE_DIR/es$INSTANCE.pid"
+ES_LAUNCH_LOG="$PORTRAIT_CACHE_DIR/es-launch$INSTANCE.log"
+ES_PASSWORD_FILE="$PORTRAIT_CACHE_DIR/es-password$INSTANCE"
 ES_DOWNLOADS="$PORTRAIT_CACHE_DIR/downloads"
 ES_MAIN_LOG="$ES_LOGS/elasticsearch.log" # <cluster.name>.log; cluster.name is left at its default
 ES_UNPACKED_MARKER="$ES_HOME/.portrait-unpacked"
@@ -58,11 +67,28 @@ IS_ROOT=0
 # ---------------------------------------------------------------------------------------------
 # Health and process helpers
 
+# curl against the node; once it has a password, as `elastic` (on stdin, never on a command line).
+es_curl() {
+  if [[ -s "$ES_PASSWORD_FILE" ]]; then
+    printf 'user = "elastic:%s"\n' "$(cat "$ES_PASSWORD_FILE")" | curl -K - -s --max-time 5 "$@"
+  else
+    curl -s --max-time 5 "$@"
+  fi
+}
+
 # Prints the cluster status (green/yellow/red) or nothing if nothing answers on the port.
 cluster_status() {
   local body
-  body="$(curl -s --max-time 5 "$ES_URL/_cluster/health" 2>/dev/null)" || return 0
+  body="$(es_curl "$ES_URL/_cluster/health" 2>/dev/null)" || return 0
   printf '%s' "$body" | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([a-z]*\)".*/\1/p'
+}
+
+# True when the node answers but refuses our credentials (a data directory secured with another password).
+refuses_credentials() {
+  [[ -s "$ES_PASSWORD_FILE" ]] || return 1
+  local code
+  code="$(es_curl -o /dev/null -w '%{http_code}' "$ES_URL/_cluster/health" 2>/dev/null)" || return 1
+  [[ "$code" == 401 ]]
 }
 
 is_healthy() {
@@ -75,12 +101,16 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$ES_PORT") 2>/dev/null
 }
 
-# True if $1 is a live Elasticsearch server process of this installation.
+# True if $1 is a live Elasticsearch server process of this installation and this node (its config directory).
 is_our_es_pid() {
   local pid="$1"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   [[ -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "-Des.path.home=$ES_HOME_REAL"
+  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "-Des.path.home=$ES_HOME_REAL" || return 1
+  # Nodes started before each had its own config directory ran with the distribution's.
+  local conf
+  conf="$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^ES_PATH_CONF=//p')"
+  [[ -z "$conf" || "$conf" == "$ES_CONF" || ("$INSTANCE" == "" && "$conf" == "$ES_HOME/config") ]]
 }
 
 # Prints the pid of our running ES: from the pidfile, else by scanning /proc for our ES home.
@@ -131,6 +161,11 @@ wait_healthy() {
       now="$(date +%s)"
       log "healthy ($(cluster_status)) after $((now - start))s at $ES_URL"
       return 0
+    fi
+    if refuses_credentials; then
+      log "$ES_URL answers 401 to user elastic: its data ($ES_DATA) was secured with another password"
+      log "next: restore $ES_PASSWORD_FILE, or discard the data: ES_PORT=$ES_PORT ES_SECURITY=true scripts/es.sh wipe"
+      return 1
     fi
     now="$(date +%s)"
     elapsed=$((now - start))
@@ -332,8 +367,40 @@ fetch_and_unpack() {
   log "unpacked to $ES_HOME"
 }
 
+# The password of `elastic` for a secured node: generated once, kept beside its data (mode 600).
+ensure_password() {
+  if [[ ! -s "$ES_PASSWORD_FILE" ]]; then
+    (
+      umask 077
+      openssl rand -base64 33 | tr -d '/+=\n' | head -c 32 >"$ES_PASSWORD_FILE"
+    )
+    log "generated a password for user elastic in $ES_PASSWORD_FILE ('scripts/es.sh password' prints it)"
+  fi
+  chmod 600 "$ES_PASSWORD_FILE"
+}
+
+# The security settings: on with user elastic (bootstrap.password in the keystore), plain HTTP on loopback.
+security_config() {
+  if [[ "$ES_SECURITY" != true ]]; then
+    echo "xpack.security.enabled: false"
+    return
+  fi
+  cat <<EOF
+xpack.security.enabled: true
+xpack.security.http.ssl.enabled: false
+xpack.security.transport.ssl.enabled: false
+xpack.security.enrollment.enabled: false
+EOF
+}
+
 write_config() {
-  local conf="$ES_HOME/config"
+  local conf="$ES_CONF"
+  # Each node has its own config directory (and keystore), copied from the distribution's once.
+  if [[ ! -f "$conf/jvm.options" ]]; then
+    mkdir -p "$conf"
+    cp -a "$ES_HOME/config/." "$conf/"
+    rm -f "$conf/elasticsearch.keystore" "$conf/elasticsearch.yml"
+  fi
   mkdir -p "$conf/jvm.options.d" "$ES_DATA" "$ES_LOGS"
   cat >"$conf/elasticsearch.yml" <<EOF
 # Written by scripts/es.sh on every start; edit the script, not this file.
@@ -342,7 +409,7 @@ network.host: 127.0.0.1
 http.port: $ES_PORT
 path.data: $ES_DATA
 path.logs: $ES_LOGS
-xpack.security.enabled: false
+$(security_config)
 cluster.routing.allocation.disk.threshold_enabled: false
 EOF
   cat >"$conf/jvm.options.d/heap.options" <<EOF
@@ -352,8 +419,18 @@ EOF
 EOF
   # ES writes the pidfile itself; pre-create it so the ES user can write it without owning the cache dir.
   : >"$ES_PIDFILE"
+  if [[ "$ES_SECURITY" == true ]]; then
+    ensure_password
+    # Read by the node on the first start of its data only: that is when `elastic` gets this password.
+    local keystore=(env ES_JAVA_HOME="$JAVA_FOR_ES" ES_PATH_CONF="$ES_CONF" "$ES_HOME/bin/elasticsearch-keystore")
+    if [[ ! -f "$ES_CONF/elasticsearch.keystore" ]]; then
+      "${keystore[@]}" create >/dev/null || die "could not create the keystore in $ES_CONF"
+    fi
+    "${keystore[@]}" add -x -f bootstrap.password <"$ES_PASSWORD_FILE" >/dev/null ||
+      die "could not put bootstrap.password into the keystore in $ES_CONF"
+  fi
   if [[ "$IS_ROOT" -eq 1 ]]; then
-    chown -R "$ES_USER:$ES_USER" "$ES_HOME" "$ES_DATA" "$ES_LOGS"
+    chown -R "$ES_USER:$ES_USER" "$ES_HOME" "$ES_CONF" "$ES_DATA" "$ES_LOGS"
     chown "$ES_USER:$ES_USER" "$ES_PIDFILE"
   fi
 }
@@ -388,13 +465,13 @@ cmd_start() {
   fetch_and_unpack
   write_config
 
-  log "starting Elasticsearch $ES_VERSION on $ES_URL (heap $ES_HEAP, data $ES_DATA)"
+  log "starting Elasticsearch $ES_VERSION on $ES_URL (heap $ES_HEAP, data $ES_DATA, security $([[ $ES_SECURITY == true ]] && echo on || echo off))"
   : >"$ES_LAUNCH_LOG"
   # -d detaches once the node is up; its console output goes to the launch log.
   # Best effort: ES wants >= 65535 open files (it only warns on a loopback single node).
   if ! (
     ulimit -n 65535 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    run_as_es env ES_JAVA_HOME="$JAVA_FOR_ES" ES_PATH_CONF="$ES_HOME/config" \
+    run_as_es env ES_JAVA_HOME="$JAVA_FOR_ES" ES_PATH_CONF="$ES_CONF" \
       "$ES_HOME/bin/elasticsearch" -d -p "$ES_PIDFILE"
   ) >>"$ES_LAUNCH_LOG" 2>&1; then
     log "bin/elasticsearch -d failed"
@@ -477,8 +554,8 @@ cmd_logs() {
 
 cmd_wipe() {
   cmd_stop
-  log "deleting $ES_DATA and $ES_LOGS"
-  rm -rf "$ES_DATA" "$ES_LOGS" "$ES_LAUNCH_LOG"
+  log "deleting $ES_DATA and $ES_LOGS (and the password of user elastic, which belongs to that data)"
+  rm -rf "$ES_DATA" "$ES_LOGS" "$ES_LAUNCH_LOG" "$ES_PASSWORD_FILE"
   log "wiped; the unpacked distribution in $ES_HOME is kept"
   # Queued batches and remembered event ids describe data that is gone now: without this, re-sent events
   # (the demo data, say) would be answered as duplicates and never rebuild their profiles.
@@ -502,7 +579,8 @@ usage: scripts/es.sh <command>
   logs [-f]     last 200 lines of the main log; -f follows
   wipe          stop, then delete data and logs, and the prefix's Redis keys (queues, remembered event ids)
   url           print the base url
-env: PORTRAIT_CACHE_DIR=$PORTRAIT_CACHE_DIR ES_PORT=$ES_PORT ES_HEAP=$ES_HEAP
+  password      print the password of user elastic (ES_SECURITY=true)
+env: PORTRAIT_CACHE_DIR=$PORTRAIT_CACHE_DIR ES_PORT=$ES_PORT ES_HEAP=$ES_HEAP ES_SECURITY=$ES_SECURITY
 EOF
 }
 
@@ -517,6 +595,12 @@ main() {
     logs) cmd_logs "$@" ;;
     wipe) cmd_wipe ;;
     url) echo "$ES_URL" ;;
+    password)
+      [[ -s "$ES_PASSWORD_FILE" ]] ||
+        die "no password at $ES_PASSWORD_FILE" "Start a secured node first: ES_PORT=$ES_PORT ES_SECURITY=true scripts/es.sh start"
+      cat "$ES_PASSWORD_FILE"
+      echo
+      ;;
     -h | --help | help)
       usage
       ;;

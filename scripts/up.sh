@@ -9,7 +9,14 @@ mkdir -p "$RUN_DIR"
 ensure_node_modules
 
 step "Starting Elasticsearch"
+# ES_SECURITY=true npm start: the embedded node with security on; the services and tools log in as elastic.
 bash scripts/es.sh start
+if [[ ${ES_SECURITY:-false} == true ]]; then
+  export ES_USERNAME=elastic
+  ES_PASSWORD="$(bash scripts/es.sh password)"
+  export ES_PASSWORD
+  info "Elasticsearch security on: user elastic, password from 'npm run es -- password'"
+fi
 step "Starting Redis"
 bash scripts/redis.sh ensure
 
@@ -93,7 +100,7 @@ Portrait is up.
   Indexer         http://127.0.0.1:3002   /metrics, /readyz
   Jobs            http://127.0.0.1:3004   /metrics, /readyz (refresh, retention, segment backfill, export jobs, model training)
   API docs        http://127.0.0.1:3001/docs, http://127.0.0.1:3003/docs   (OpenAPI 3.1 at /openapi.json on every service)
-  Elasticsearch   $(bash scripts/es.sh url)
+  Elasticsearch   $(bash scripts/es.sh url)$([[ ${ES_SECURITY:-false} == true ]] && echo "   security on: user elastic, password: npm run es -- password")
   Logs            .run/*.log
   API key         ${PORTRAIT_API_KEY:-none asked (AUTH_REQUIRED=false)}   scope admin; kept in .run/admin-key. More: npm run keys -- create --name <name> --scopes read
 

@@ -36,3 +36,14 @@ export function maskContacts(value: unknown): unknown {
   }
   return out;
 }
+
+/** A URL for logs and messages: its password, if it carries one, replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}

@@ -3,7 +3,7 @@ import { createEsClient, createRedis, esReady, whenRedisReady } from '@portrait/
 /** The test command starts Elasticsearch and Redis first; fail early, with advice, if they are not there. */
 export default async function globalSetup(): Promise<void> {
   const esUrl = process.env.ES_URL ?? 'http://127.0.0.1:9200';
-  const es = createEsClient({ url: esUrl });
+  const es = createEsClient({ url: esUrl, username: process.env.ES_USERNAME, password: process.env.ES_PASSWORD });
   const ok = await esReady(es, 10_000);
   await es.close();
   if (!ok)

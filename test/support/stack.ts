@@ -8,6 +8,9 @@ import { loadQueryConfig, startQuery, type QueryService } from '@portrait/query'
 import { loadJobsConfig, startJobs, type JobsService } from '@portrait/jobs';
 
 export const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9200';
+/** Set when the suite runs against a secured Elasticsearch (scripts/test.sh runs part of it so). */
+export const ES_CREDENTIALS: Env =
+  process.env.ES_USERNAME && process.env.ES_PASSWORD ? { ES_USERNAME: process.env.ES_USERNAME, ES_PASSWORD: process.env.ES_PASSWORD } : {};
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
@@ -26,6 +29,7 @@ export type Env = Record<string, string>;
 export function baseEnv(prefix: string, extra: Env = {}): Env {
   return {
     ES_URL,
+    ...ES_CREDENTIALS,
     REDIS_URL,
     AUTH_REQUIRED: 'false',
     PORTRAIT_PREFIX: prefix,
@@ -70,7 +74,7 @@ export function indexerProcess(env: Env): ChildProcess {
 }
 
 export function esClient(): Client {
-  return createEsClient({ url: ES_URL });
+  return createEsClient({ url: ES_URL, username: ES_CREDENTIALS.ES_USERNAME, password: ES_CREDENTIALS.ES_PASSWORD });
 }
 
 export function redisClient(url = REDIS_URL): Redis {

@@ -1,5 +1,5 @@
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
-import { UnavailableError } from '@portrait/shared';
+import { ConfigError, UnavailableError, redactUrl } from '@portrait/shared';
 
 export { Client, errors, type estypes };
 
@@ -51,19 +51,38 @@ export async function withEs<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Waits until the cluster answers, logging while it waits; throws with advice after `timeoutMs`. */
+/**
+ * Waits until the cluster answers, logging while it waits; throws with advice after `timeoutMs`, and at once when
+ * the cluster refuses the credentials (waiting would not change that). Messages never show a password.
+ */
 export async function waitForEs(client: Client, url: string, timeoutMs: number, log: (msg: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const shown = redactUrl(url);
   let logged = 0;
-  while (!(await esReady(client))) {
+  for (;;) {
+    try {
+      const health = await client.cluster.health({ timeout: '2000ms' }, { requestTimeout: 2000, maxRetries: 0 });
+      if (health.status !== 'red') return;
+    } catch (error) {
+      const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
+      if (status === 401 || status === 403)
+        throw new ConfigError([
+          {
+            path: 'ES_PASSWORD',
+            reason:
+              `Elasticsearch at ${shown} refused ES_USERNAME and ES_PASSWORD (${status}): give a user that may manage the indices ` +
+              'of PORTRAIT_PREFIX (for the embedded node: ES_USERNAME=elastic, and the password npm run es -- password prints)',
+          },
+        ]);
+    }
     if (Date.now() > deadline) {
       throw new UnavailableError(
-        `Elasticsearch at ${url} did not become ready within ${Math.round(timeoutMs / 1000)} s; start it (npm run es -- start) or fix ES_URL`,
+        `Elasticsearch at ${shown} did not become ready within ${Math.round(timeoutMs / 1000)} s; start it (npm run es -- start) or fix ES_URL`,
         'elasticsearch',
       );
     }
     if (Date.now() - logged > 5000) {
-      log(`waiting for Elasticsearch at ${url}`);
+      log(`waiting for Elasticsearch at ${shown}`);
       logged = Date.now();
     }
     await new Promise((r) => setTimeout(r, 500));
