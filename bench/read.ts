@@ -1,5 +1,5 @@
 import { DEFAULT_PROFILE_OPTIONS, deriveProfile, foldEvents, indexNames, toQueued, type QueuedEvent } from '@portrait/shared';
-import { bootstrapIndices, pointInTimePages, type estypes } from '@portrait/runtime';
+import { ApiKeyStore, bootstrapIndices, pointInTimePages, type estypes } from '@portrait/runtime';
 import {
   atMost,
   checkEvents,
@@ -9,6 +9,7 @@ import {
   finish,
   lanes,
   machineInfo,
+  namespaceOf,
   newPrefix,
   progress,
   round,
@@ -28,7 +29,7 @@ const EVENTS_PER_USER = 10;
 /**
  * Profile read latency: GET /v1/users/:id/profile for random existing users with concurrent clients,
  * against the query service in this process; then the same reads straight from Elasticsearch for
- * reference. Profiles come from `--prefix` (e.g. one kept by the indexer benchmark) or are built here
+ * reference, and through a query service that checks an API key on every request. Profiles come from `--prefix` (e.g. one kept by the indexer benchmark) or are built here
  * by folding synthetic events with the shared fold and bulk-writing the documents.
  */
 export async function benchRead(args: BenchArgs, infra: Infra): Promise<BenchResult> {
@@ -99,18 +100,45 @@ export async function benchRead(args: BenchArgs, infra: Infra): Promise<BenchRes
     };
     const service = await run('GET /v1/users/:id/profile', viaQuery, query.pid);
     const direct = await run('Elasticsearch get (reference)', viaEs);
+
+    // The same reads through a query service that checks an API key on every request (record read, rate limit).
+    const keyed = await startService('query', serviceEnv(prefix, { QUERY_PORT: '0', AUTH_REQUIRED: 'true' }), args.servicesIn);
+    stops.push(keyed.stop);
+    const store = new ApiKeyStore(infra.redis, await namespaceOf(infra, prefix));
+    const { key, keyId } = await store.create(
+      { name: 'bench-read', scopes: ['read'], rateLimit: { requests: 1_000_000, perSeconds: 1 } },
+      'bench',
+      Date.now(),
+    );
+    const viaKeyedQuery = async (userId: string): Promise<number> => {
+      const res = await fetch(`${keyed.url}/v1/users/${encodeURIComponent(userId)}/profile`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const withKey = await run('GET /v1/users/:id/profile with an API key', viaKeyedQuery, keyed.pid);
+    await store.revoke(keyId, 'bench', Date.now());
     const figures = {
       profiles: userIds.length,
       storeKiBPerProfile: docSize,
       queryService: service,
+      queryServiceWithKey: withKey,
       elasticsearchGet: direct,
       p95OverheadOfServiceMs: round(service.latencyMs.p95 - direct.latencyMs.p95),
+      keyCheckOverheadMs: {
+        p50: round(withKey.latencyMs.p50 - service.latencyMs.p50),
+        p95: round(withKey.latencyMs.p95 - service.latencyMs.p95),
+      },
+      keyedOverOpenThroughput: round(withKey.requestsPerSecond / service.requestsPerSecond),
     };
     const notes =
       args.servicesIn === 'process'
         ? ['the HTTP clients run in the same process as the query service (shared event loop); --services-in child separates them']
         : [];
     if (service.statuses['200'] !== params.requests) notes.push(`not every request answered 200: ${JSON.stringify(service.statuses)}`);
+    if (withKey.statuses['200'] !== params.requests)
+      notes.push(`not every keyed request answered 200: ${JSON.stringify(withKey.statuses)}`);
     return finish('read', started, machine, params, figures, [atMost('GET profile p95', service.latencyMs.p95, 20, 'ms')], notes);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);

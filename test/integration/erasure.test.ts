@@ -217,6 +217,8 @@ it('erases a user everywhere, keeps everyone else, and keeps the user erased', a
   expect(record.deleted.segmentChanges).toBeGreaterThanOrEqual(1);
   expect(record.deleted.dedupKeys).toBe(8);
   expect(record.exports.sort()).toEqual([csv, hashed].sort());
+  // The export's own status says so too.
+  expect((await http('GET', `${qry.url}/v1/exports/${csv}`)).body.erasedUsers).toBe(1);
   expect(JSON.stringify(record)).not.toContain(GONE.userId);
 
   // Nothing of the user is searchable or held in Redis (but the pending second pass, which needs the id); the other

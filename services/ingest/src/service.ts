@@ -16,7 +16,7 @@ import {
   apiKeyAuth,
   type Logger,
 } from '@portrait/runtime';
-import { clockOf, INGEST_API } from '@portrait/shared';
+import { clockOf, INGEST_API, redactUrl } from '@portrait/shared';
 import type { IngestConfig } from './config';
 import { Intake } from './intake';
 import { ingestRoutes } from './routes';
@@ -44,7 +44,7 @@ export async function startIngest(config: IngestConfig, logger: Logger = createL
     lifecycle.defer('elasticsearch', () => es.close());
     const [ready] = await Promise.all([whenRedisReady(redis, 5000), whenRedisReady(queueConnection, 5000)]);
     if (ready) await warnIfRedisNotDurable(redis, logger);
-    else logger.warn({ url: config.REDIS_URL }, 'Redis is not reachable yet; answering 503 until it is');
+    else logger.warn({ url: redactUrl(config.REDIS_URL) }, 'Redis is not reachable yet; answering 503 until it is');
     // Which data set the events are for: Elasticsearch says, or, while it is down, the Redis bound to it.
     const { namespace } = await resolveDataset(es, redis, config.PORTRAIT_PREFIX, logger, { waitMs: config.ES_WAIT_SECONDS * 1000 });
     const queue = createIngestQueue(queueConnection, namespace);

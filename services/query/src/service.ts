@@ -25,7 +25,7 @@ import {
   whenRedisReady,
   type Logger,
 } from '@portrait/runtime';
-import { clockOf } from '@portrait/shared';
+import { clockOf, redactUrl } from '@portrait/shared';
 import { QUERY_API } from './api';
 import { keyRoutes } from './keys';
 import { erasureRoutes } from './erasure';
@@ -75,15 +75,41 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     exportsQueue.on('error', (err) => logger.warn({ err: err.message }, 'export queue error'));
     lifecycle.defer('export queue', () => exportsQueue.close());
     if (!(await whenRedisReady(queueConnection, 5000))) {
-      logger.warn({ url: config.REDIS_URL }, 'Redis is not reachable yet; export jobs answer 503 until it is');
+      logger.warn({ url: redactUrl(config.REDIS_URL) }, 'Redis is not reachable yet; export jobs answer 503 until it is');
     }
+    // Erasure reaches every queue a user's data can sit on.
+    const ingestQueue = createIngestQueue(queueConnection, namespace);
+    const deadLetterQueue = createDeadLetterQueue(queueConnection, namespace);
+    const segmentChangesQueue = createSegmentChangesQueue(queueConnection, namespace);
+    for (const q of [ingestQueue, deadLetterQueue, segmentChangesQueue])
+      q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+    lifecycle.defer('erasure queues', () => Promise.all([ingestQueue.close(), deadLetterQueue.close(), segmentChangesQueue.close()]));
+    const eraser = new Eraser({
+      es,
+      names,
+      redis,
+      namespace,
+      queues: { ingest: ingestQueue, deadLetter: deadLetterQueue, segmentChanges: segmentChangesQueue, maintenance },
+      files,
+      sweepDelayMs: config.ERASURE_SWEEP_DELAY_SECONDS * 1000,
+      logger,
+    });
     const audit = new ExportAudit(es, names.exports);
     const metrics = exportMetrics(registry);
     app.use(
       exportRoutes({
         store: segments,
         // Export jobs are queued here and run by the jobs process; their files are served from EXPORT_DIR.
-        jobs: new ExportJobs({ audit, queue: exportsQueue, redis, files, namespace, metrics, logger }),
+        jobs: new ExportJobs({
+          audit,
+          queue: exportsQueue,
+          redis,
+          files,
+          namespace,
+          metrics,
+          logger,
+          erasedFrom: (exportId) => eraser.usersErasedFrom(exportId),
+        }),
         stream: {
           es,
           profiles: names.profiles,
@@ -111,23 +137,6 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     });
     app.use(recommendationRoutes(recommender, { es, events: names.events, now }));
 
-    // Erasure reaches every queue a user's data can sit on.
-    const ingestQueue = createIngestQueue(queueConnection, namespace);
-    const deadLetterQueue = createDeadLetterQueue(queueConnection, namespace);
-    const segmentChangesQueue = createSegmentChangesQueue(queueConnection, namespace);
-    for (const q of [ingestQueue, deadLetterQueue, segmentChangesQueue])
-      q.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-    lifecycle.defer('erasure queues', () => Promise.all([ingestQueue.close(), deadLetterQueue.close(), segmentChangesQueue.close()]));
-    const eraser = new Eraser({
-      es,
-      names,
-      redis,
-      namespace,
-      queues: { ingest: ingestQueue, deadLetter: deadLetterQueue, segmentChanges: segmentChangesQueue, maintenance },
-      files,
-      sweepDelayMs: config.ERASURE_SWEEP_DELAY_SECONDS * 1000,
-      logger,
-    });
     app.use(erasureRoutes(eraser, Date.now));
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);

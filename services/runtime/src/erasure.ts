@@ -130,6 +130,19 @@ export class Eraser {
     return res.hits.hits.map((h) => ErasureRecordSchema.parse(h._source));
   }
 
+  /** How many erased users the file of this export holds (the erasures that named it). */
+  async usersErasedFrom(exportId: string): Promise<number> {
+    const res = await withEs(() =>
+      this.deps.es.count({
+        index: this.deps.names.erasures,
+        query: { term: { exports: exportId } },
+        allow_no_indices: true,
+        ignore_unavailable: true,
+      }),
+    );
+    return res.count;
+  }
+
   /** Removes every trace of the user that the platform holds. Idempotent: a second run counts what it still found. */
   async purge(userId: string): Promise<ErasureCounts> {
     const { names } = this.deps;

@@ -43,6 +43,11 @@ export const ExportStatusAnswer = ExportRecordSchema.safeExtend({
   ...Links,
   progress: z.object({ rows: z.number().int(), total: z.number().int().optional(), percent: z.number().optional() }),
   cancelRequested: z.boolean().optional().meta({ description: 'A cancel was asked for and the running job has not stopped yet' }),
+  erasedUsers: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: 'Users erased after this file was written whose rows it holds: delete the file, or export again' }),
 }).meta({ id: 'ExportStatus' });
 
 export const ExportStarted = z

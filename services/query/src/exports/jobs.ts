@@ -33,12 +33,16 @@ export interface ExportJobsDeps {
   namespace: string;
   metrics: ExportMetrics;
   logger: Logger;
+  /** How many erased users a completed export's file holds (`Eraser.usersErasedFrom`). */
+  erasedFrom: (exportId: string) => Promise<number>;
 }
 
 export interface ExportView extends ExportRecord {
   progress: { rows: number; total?: number; percent?: number };
   /** A cancel was asked for and the running job has not stopped yet. */
   cancelRequested?: boolean;
+  /** Users erased after the file was written whose rows it holds. */
+  erasedUsers?: number;
 }
 
 const CONTENT_TYPES = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson; charset=utf-8' } as const;
@@ -92,7 +96,13 @@ export class ExportJobs {
       : progress.total === 0
         ? 100
         : undefined;
-    return { ...record, progress: { ...progress, percent }, ...(cancelRequested ? { cancelRequested } : {}) };
+    const erasedUsers = record.status === 'completed' ? await this.deps.erasedFrom(exportId) : 0;
+    return {
+      ...record,
+      progress: { ...progress, percent },
+      ...(cancelRequested ? { cancelRequested } : {}),
+      ...(erasedUsers > 0 ? { erasedUsers } : {}),
+    };
   }
 
   list(filter: { segmentId?: string; status?: ExportStatus; actor?: string; size: number }): Promise<ExportRecord[]> {
