@@ -47,10 +47,6 @@ export function lifecycleStage(firstSeen: number | undefined, lastSeen: number |
   return 'active';
 }
 
-/**
- * Computes every indexed profile field from the state, as of `nowMs`. Pure and deterministic:
- * the periodic refresh calls it with a later "now" to move windows, decay and recency forward.
- */
 /** Attributes whose value the profile keeps in `contact` only: their state registers keep when and which event. */
 export const CONTACT_ATTRIBUTES = ['email', 'phone'] as const;
 type ContactAttribute = (typeof CONTACT_ATTRIBUTES)[number];
@@ -74,8 +70,10 @@ function withoutContact(state: ProfileState): ProfileState {
 }
 
 /**
- * The profile document of a state at `nowMs`. `stored` is the document the state was read from: the contact
- * values the state no longer holds are taken from it.
+ * Computes every indexed profile field from the state, as of `nowMs`. Pure and deterministic:
+ * the periodic refresh calls it with a later "now" to move windows, decay and recency forward.
+ * `stored` is the document the state was read from: the contact values the state no longer holds are
+ * taken from it.
  */
 export function deriveProfile(
   userId: string,
