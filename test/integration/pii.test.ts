@@ -8,12 +8,23 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { indexNames } from '@portrait/shared';
-import { createLogger, type Client, type Redis } from '@portrait/runtime';
-import { loadIngestConfig, startIngest, type IngestService } from '@portrait/ingest';
-import { loadIndexerConfig, startIndexer, type IndexerService } from '@portrait/indexer';
-import { loadQueryConfig, startQuery, type QueryService } from '@portrait/query';
-import { loadJobsConfig, startJobs, type JobsService } from '@portrait/jobs';
-import { baseEnv, cleanup, esClient, eventually, http, namespaceOf, redisClient, testPrefix, type Env } from '../support/stack';
+import type { Client, Redis } from '@portrait/runtime';
+import type { IngestService } from '@portrait/ingest';
+import type { IndexerService } from '@portrait/indexer';
+import type { QueryService } from '@portrait/query';
+import type { JobsService } from '@portrait/jobs';
+import {
+  baseEnv,
+  cleanup,
+  esClient,
+  eventually,
+  http,
+  loggedServices,
+  redisClient,
+  redisDump,
+  testPrefix,
+  type Env,
+} from '../support/stack';
 
 const prefix = testPrefix('pii');
 const names = indexNames(prefix);
@@ -31,7 +42,6 @@ const REFUSED = { email: `not an address ${tag}@example.com`, phone: `+49 151 ${
 const actor = { 'x-portrait-actor': 'crm' };
 
 const lines: string[] = [];
-const destination = { write: (line: string) => void lines.push(line) };
 let env: Env;
 let exportDir: string;
 let es: Client;
@@ -64,35 +74,6 @@ function mentions(where: string, text: string): string[] {
     .map((f) => `${where} holds ${f}`);
 }
 
-async function redisText(): Promise<string[]> {
-  const out: string[] = [];
-  const namespace = await namespaceOf(es, prefix);
-  for (const pattern of [`${namespace}:*`, `${prefix}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) {
-        const type = await redis.type(key);
-        const value =
-          type === 'string'
-            ? await redis.get(key)
-            : type === 'hash'
-              ? await redis.hgetall(key)
-              : type === 'list'
-                ? await redis.lrange(key, 0, -1)
-                : type === 'set'
-                  ? await redis.smembers(key)
-                  : type === 'zset'
-                    ? await redis.zrange(key, '0', '-1')
-                    : await redis.xrange(key, '-', '+');
-        out.push(`${key} ${JSON.stringify(value)}`);
-      }
-    } while (cursor !== '0');
-  }
-  return out;
-}
-
 beforeAll(async () => {
   es = esClient();
   redis = redisClient();
@@ -103,14 +84,7 @@ beforeAll(async () => {
     EXPORT_DEFAULT_CALLING_CODE: '49',
     LOG_LEVEL: 'debug',
   });
-  const log = (name: string) => createLogger(name, 'debug', destination);
-  const [ing, idx, qry, jobs] = await Promise.all([
-    startIngest(loadIngestConfig(env), log('ingest')),
-    startIndexer(loadIndexerConfig(env), log('indexer')),
-    startQuery(loadQueryConfig(env), log('query')),
-    startJobs(loadJobsConfig(env), log('jobs')),
-  ]);
-  services = { ing, idx, qry, jobs };
+  services = await loggedServices(env, lines);
 });
 
 afterAll(async () => {
@@ -192,7 +166,7 @@ it('keeps raw e-mails and phones out of logs, metrics, errors, Redis and the pro
     ...mentions('logs', lines.join('')),
     ...metrics.flatMap((m, i) => mentions(`metrics of ${['ingest', 'indexer', 'query', 'jobs'][i]}`, m)),
     ...answers.flatMap((a, i) => mentions(`answer ${i}`, a)),
-    ...(await redisText()).flatMap((entry) => mentions(`redis ${entry.split(' ')[0]}`, entry)),
+    ...[...(await redisDump(redis, es, prefix))].flatMap(([key, content]) => mentions(`redis ${key}`, `${key} ${content}`)),
   ];
   expect(findings).toEqual([]);
   // The run did log: requests at debug level, the refusals as warnings.

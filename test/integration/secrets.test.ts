@@ -6,11 +6,22 @@
  */
 import { createLogger, type Client, type Redis } from '@portrait/runtime';
 import { loadIngestConfig, startIngest, type IngestService } from '@portrait/ingest';
-import { loadIndexerConfig, startIndexer, type IndexerService } from '@portrait/indexer';
+import type { IndexerService } from '@portrait/indexer';
 import { loadQueryConfig, startQuery, type QueryService } from '@portrait/query';
-import { loadJobsConfig, startJobs, type JobsService } from '@portrait/jobs';
+import type { JobsService } from '@portrait/jobs';
 import { ApiKeyStore, boundNamespace } from '@portrait/runtime';
-import { ES_CREDENTIALS, ES_URL, baseEnv, cleanup, esClient, http, redisClient, testPrefix, type Env } from '../support/stack';
+import {
+  ES_CREDENTIALS,
+  ES_URL,
+  baseEnv,
+  cleanup,
+  esClient,
+  http,
+  loggedServices,
+  redisClient,
+  testPrefix,
+  type Env,
+} from '../support/stack';
 
 const prefix = testPrefix('secrets');
 const lines: string[] = [];
@@ -42,13 +53,7 @@ beforeAll(async () => {
   es = esClient();
   redis = redisClient();
   env = baseEnv(prefix, { AUTH_REQUIRED: 'true', METRICS_REQUIRE_KEY: 'true', LOG_LEVEL: 'debug' });
-  const [ing, idx, qry, jobs] = await Promise.all([
-    startIngest(loadIngestConfig(env), log('ingest')),
-    startIndexer(loadIndexerConfig(env), log('indexer')),
-    startQuery(loadQueryConfig(env), log('query')),
-    startJobs(loadJobsConfig(env), log('jobs')),
-  ]);
-  services = { ing, idx, qry, jobs };
+  services = await loggedServices(env, lines);
   if (secured) secrets.push(ES_CREDENTIALS.ES_PASSWORD!);
 });
 

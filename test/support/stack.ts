@@ -195,3 +195,47 @@ export async function trainModel(queryUrl: string, kind: string, body: Record<st
     `${kind} training`,
   );
 }
+
+/**
+ * Every Redis key of a prefix's data set (and of the prefix itself) with its whole content as text: what a test
+ * searches for something that must not be kept.
+ */
+export async function redisDump(redis: Redis, es: Client, prefix: string): Promise<Map<string, string>> {
+  const namespace = await namespaceOf(es, prefix);
+  const dump = new Map<string, string>();
+  for (const pattern of [`${namespace}:*`, `${prefix}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const type = await redis.type(key);
+        let content: unknown;
+        if (type === 'string') content = await redis.getBuffer(key).then((b) => b?.toString('latin1'));
+        else if (type === 'hash') content = await redis.hgetall(key);
+        else if (type === 'list') content = await redis.lrange(key, 0, -1);
+        else if (type === 'set') content = await redis.smembers(key);
+        else if (type === 'zset') content = await redis.zrange(key, '0', '-1', 'WITHSCORES');
+        else if (type === 'stream') content = await redis.xrange(key, '-', '+');
+        dump.set(key, JSON.stringify(content));
+      }
+    } while (cursor !== '0');
+  }
+  return dump;
+}
+
+/** The four services with their log lines, at debug level, going to `lines` (for tests that read the logs). */
+export async function loggedServices(
+  env: Env,
+  lines: string[],
+): Promise<{ ing: IngestService; idx: IndexerService; qry: QueryService; jobs: JobsService }> {
+  const destination = { write: (line: string) => void lines.push(line) };
+  const log = (name: string) => createLogger(name, 'debug', destination);
+  const [ing, idx, qry, job] = await Promise.all([
+    startIngest(loadIngestConfig(env), log('ingest')),
+    startIndexer(loadIndexerConfig(env), log('indexer')),
+    startQuery(loadQueryConfig(env), log('query')),
+    startJobs(loadJobsConfig(env), log('jobs')),
+  ]);
+  return { ing, idx, qry, jobs: job };
+}
