@@ -419,19 +419,22 @@ EOF
 EOF
   # ES writes the pidfile itself; pre-create it so the ES user can write it without owning the cache dir.
   : >"$ES_PIDFILE"
-  if [[ "$ES_SECURITY" == true ]]; then
-    ensure_password
-    # Read by the node on the first start of its data only: that is when `elastic` gets this password.
-    local keystore=(env ES_JAVA_HOME="$JAVA_FOR_ES" ES_PATH_CONF="$ES_CONF" "$ES_HOME/bin/elasticsearch-keystore")
-    if [[ ! -f "$ES_CONF/elasticsearch.keystore" ]]; then
-      "${keystore[@]}" create >/dev/null || die "could not create the keystore in $ES_CONF"
-    fi
-    "${keystore[@]}" add -x -f bootstrap.password <"$ES_PASSWORD_FILE" >/dev/null ||
-      die "could not put bootstrap.password into the keystore in $ES_CONF"
-  fi
   if [[ "$IS_ROOT" -eq 1 ]]; then
     chown -R "$ES_USER:$ES_USER" "$ES_HOME" "$ES_CONF" "$ES_DATA" "$ES_LOGS"
     chown "$ES_USER:$ES_USER" "$ES_PIDFILE"
+  fi
+  if [[ "$ES_SECURITY" == true ]]; then
+    ensure_password
+    # Read by the node on the first start of its data only: that is when `elastic` gets this password.
+    # The keystore tool runs as the user that owns the keystore: it refuses to change a keystore's owner,
+    # so a root run on a second start (the keystore then belongs to the ES user) would fail.
+    local keystore=(env ES_JAVA_HOME="$JAVA_FOR_ES" ES_PATH_CONF="$ES_CONF" "$ES_HOME/bin/elasticsearch-keystore")
+    if [[ ! -f "$ES_CONF/elasticsearch.keystore" ]]; then
+      run_as_es "${keystore[@]}" create >/dev/null || die "could not create the keystore in $ES_CONF"
+    fi
+    run_as_es "${keystore[@]}" add -x -f bootstrap.password <"$ES_PASSWORD_FILE" >/dev/null ||
+      die "could not put bootstrap.password into the keystore in $ES_CONF" \
+        "Check that $ES_CONF and its keystore belong to ${ES_USER}, or delete $ES_CONF to start it afresh"
   fi
 }
 
