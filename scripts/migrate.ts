@@ -18,6 +18,7 @@ import {
   createRedis,
   migrateIndex,
   ALIASED_INDICES,
+  aliasOf,
   type AliasedIndex,
   readDefinition,
 } from '@portrait/runtime';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const queues = [createIngestQueue(redis, namespace), createMaintenanceQueue(redis, namespace)];
   try {
     const names = indexNames(config.PORTRAIT_PREFIX);
-    const alias = names[logical];
+    const alias = aliasOf(names, logical);
     const def = readDefinition(logical);
     const bar = new SingleBar(
       { format: '  copying [{bar}] {value}/{total} documents', noTTYOutput: true, notTTYSchedule: 2000 },

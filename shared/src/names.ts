@@ -15,6 +15,8 @@ export interface IndexNames {
   models: string;
   /** Read/write alias of the erasure audit trail: one document per erased user, who asked and what was removed. */
   erasures: string;
+  /** Read/write alias of the segment size snapshots: one document per segment per snapshot (the segment-snapshot job). */
+  segmentSizes: string;
   /** Alias of the active collaborative model's item factors; each model version has its own index. */
   itemFactors: string;
   /** Alias of the active collaborative model's user factors. */
@@ -41,6 +43,7 @@ export function indexNames(prefix: string): IndexNames {
     exports: `${prefix}-exports`,
     models: `${prefix}-models`,
     erasures: `${prefix}-erasures`,
+    segmentSizes: `${prefix}-segment-sizes`,
     itemFactors: `${prefix}-item-factors`,
     userFactors: `${prefix}-user-factors`,
     itemFactorsOf: (run) => `${prefix}-item-factors-${run}`,
@@ -109,6 +112,8 @@ export const MaintenanceJob = {
   segmentReconcile: 'segment-reconcile',
   /** The second pass of an erasure, once writes in flight when it ran have landed (data: `{ erasureId, userId }`). */
   erasureSweep: 'erasure-sweep',
+  /** Records every active segment's member count (`<prefix>-segment-sizes`), for sizes over time. */
+  segmentSnapshot: 'segment-snapshot',
 } as const;
 
 /** Job names inside the exports queue. */

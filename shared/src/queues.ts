@@ -82,6 +82,8 @@ const JOB_TABLE = {
   segmentBackfill: { queue: 'maintenance', name: MaintenanceJob.segmentBackfill, payload: SegmentBackfillJobSchema },
   /** Reconciles every segment: relative-time conditions move as time passes. */
   segmentReconcile: { queue: 'maintenance', name: MaintenanceJob.segmentReconcile, payload: NoPayloadSchema },
+  /** Records every active segment's member count, for sizes over time. */
+  segmentSnapshot: { queue: 'maintenance', name: MaintenanceJob.segmentSnapshot, payload: NoPayloadSchema },
   /** The second pass of an erasure: removes what writes in flight during the first one left behind. */
   erasureSweep: { queue: 'maintenance', name: MaintenanceJob.erasureSweep, payload: ErasureSweepJobSchema },
   /** Writes one audience export file. */

@@ -16,6 +16,7 @@ import {
 import { applyRetention, refreshProfiles } from '@portrait/jobs';
 import {
   ALIASED_INDICES,
+  aliasOf,
   bootstrapIndices,
   createLogger,
   createSegmentChangesQueue,
@@ -68,7 +69,7 @@ afterAll(async () => {
 
 it('bootstraps idempotently: templates, versioned indices behind aliases', async () => {
   const first = await bootstrapIndices(es, prefix);
-  const versioned = (name: AliasedIndex) => `${names[name]}-v${readDefinition(name).version}`;
+  const versioned = (name: AliasedIndex) => `${aliasOf(names, name)}-v${readDefinition(name).version}`;
   expect(first.created.sort()).toEqual(ALIASED_INDICES.map(versioned).sort());
   const again = await Promise.all([bootstrapIndices(es, prefix), bootstrapIndices(es, prefix)]);
   expect(again.flatMap((r) => r.created)).toEqual([]);

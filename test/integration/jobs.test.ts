@@ -47,7 +47,7 @@ afterAll(async () => {
 
 it('two jobs processes keep one scheduler per scheduled job and run each interval of it once', async () => {
   const schedulers = [...(await maintenance.getJobSchedulers()), ...(await exportsQueue.getJobSchedulers())].map((s) => s.key).sort();
-  expect(schedulers).toEqual(['event-retention', 'export-sweep', 'refresh-profiles', 'segment-reconcile']);
+  expect(schedulers).toEqual(['event-retention', 'export-sweep', 'refresh-profiles', 'segment-reconcile', 'segment-snapshot']);
 
   const started = Date.now();
   const sweeps = async () => (await exportsQueue.getJobs(['completed'])).filter((j) => j.name === JOBS.exportSweep.name);

@@ -39,6 +39,7 @@ describe('the job registry', () => {
     const config = loadJobsConfig({
       REFRESH_EVERY_MS: '60000',
       SEGMENT_RECONCILE_EVERY_MS: '30000',
+      SEGMENT_SNAPSHOT_EVERY_MS: '120000',
       EXPORT_SWEEP_EVERY_MS: '5000',
       MODEL_TRAIN_EVERY_MS: '3600000',
     });
@@ -52,6 +53,7 @@ describe('the job registry', () => {
       refresh: 60_000,
       retention: 86_400_000,
       segmentReconcile: 30_000,
+      segmentSnapshot: 120_000,
       exportSweep: 5000,
       modelRetrain: 3_600_000,
     });

@@ -17,6 +17,9 @@ export const JobsEnv = CommonEnv.extend({
   DEAD_LETTER_RETENTION_DAYS: envInt(1, 365).default(14),
   /** How often every segment's materialized membership is reconciled (relative-time conditions drift). */
   SEGMENT_RECONCILE_EVERY_MS: envInt(10_000, 86_400_000).default(600_000),
+  /** How often every active segment's member count is recorded (`<prefix>-segment-sizes`), and for how long. */
+  SEGMENT_SNAPSHOT_EVERY_MS: envInt(60_000, 86_400_000).default(3_600_000),
+  SEGMENT_SIZES_RETENTION_DAYS: envInt(1, 3650).default(400),
   /** Profiles per page and passes per segment when backfilling or reconciling membership. */
   SEGMENT_PAGE_SIZE: envInt(10, 10_000).default(1000),
   SEGMENT_MAX_PASSES: envInt(1, 100).default(10),

@@ -7,4 +7,5 @@ export { dispatch, kindOf } from './workers';
 export { refreshProfiles, type RefreshReport } from './handlers/refresh';
 export { applyRetention, expireDeadLetters } from './handlers/retention';
 export { sweepExpired } from './handlers/export-sweep';
+export { snapshotSegmentSizes } from './handlers/segment-snapshot';
 export { reconcileSegment, mismatchQuery, type ReconcileReport } from './reconcile';

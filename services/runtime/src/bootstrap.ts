@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { indexNames } from '@portrait/shared';
+import { indexNames, type IndexNames } from '@portrait/shared';
 import { ensureDataSet, type DataSet } from './dataset';
 import { errors, type Client, type estypes } from './elasticsearch';
 
@@ -14,11 +14,27 @@ export interface IndexDefinition {
   mappings: estypes.MappingTypeMapping;
 }
 
-export type IndexName = 'profiles' | 'events' | 'items' | 'segments' | 'exports' | 'models' | 'erasures' | 'item-factors' | 'user-factors';
+export type IndexName =
+  'profiles' | 'events' | 'items' | 'segments' | 'exports' | 'models' | 'erasures' | 'segment-sizes' | 'item-factors' | 'user-factors';
 
 /** The indices behind a versioned alias (events are monthly indices behind a read alias instead). */
-export const ALIASED_INDICES = ['profiles', 'items', 'segments', 'exports', 'models', 'erasures'] as const;
+export const ALIASED_INDICES = ['profiles', 'items', 'segments', 'exports', 'models', 'erasures', 'segment-sizes'] as const;
 export type AliasedIndex = (typeof ALIASED_INDICES)[number];
+
+const ALIAS_KEYS: { readonly [K in AliasedIndex]: keyof IndexNames } = {
+  profiles: 'profiles',
+  items: 'items',
+  segments: 'segments',
+  exports: 'exports',
+  models: 'models',
+  erasures: 'erasures',
+  'segment-sizes': 'segmentSizes',
+};
+
+/** The alias of an index by its definition's name (`segment-sizes` is `names.segmentSizes`). */
+export function aliasOf(names: IndexNames, logical: AliasedIndex): string {
+  return names[ALIAS_KEYS[logical]] as string;
+}
 
 export function readDefinition(name: IndexName): IndexDefinition {
   return JSON.parse(readFileSync(path.join(INDEX_DEFINITIONS_DIR, `${name}.json`), 'utf8')) as IndexDefinition;
@@ -43,7 +59,7 @@ export async function bootstrapIndices(client: Client, prefix: string): Promise<
   const report: BootstrapReport = { templates: [], created: [], outdated: [], dataset: await ensureDataSet(client, prefix) };
 
   for (const logical of ALIASED_INDICES) {
-    const alias = names[logical];
+    const alias = aliasOf(names, logical);
     const def = readDefinition(logical);
     const template = `${prefix}-${logical}`;
     await client.indices.putIndexTemplate({

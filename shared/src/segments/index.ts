@@ -19,3 +19,4 @@ export {
   type StoredProfile,
 } from './membership';
 export * from './document';
+export { SegmentSizeSchema, segmentSizeId, segmentSizes, snapshotSlot, type SegmentSize } from './sizes';

@@ -10,6 +10,7 @@ import { refresh } from './refresh';
 import { retention } from './retention';
 import { segmentBackfill } from './segment-backfill';
 import { segmentReconcile } from './segment-reconcile';
+import { segmentSnapshot } from './segment-snapshot';
 
 const DAY_MS = 86_400_000;
 
@@ -22,6 +23,7 @@ export const handlers = {
   retention: { run: retention, every: () => DAY_MS },
   segmentBackfill: { run: segmentBackfill },
   segmentReconcile: { run: segmentReconcile, every: (config) => config.SEGMENT_RECONCILE_EVERY_MS },
+  segmentSnapshot: { run: segmentSnapshot, every: (config) => config.SEGMENT_SNAPSHOT_EVERY_MS },
   erasureSweep: { run: erasureSweep },
   exportRun: { run: exportRun },
   exportSweep: { run: exportSweep, every: (config) => config.EXPORT_SWEEP_EVERY_MS, schedulerId: 'export-sweep' },
