@@ -3,12 +3,16 @@
  * ~30,000 events over the last 120 days) and a real one, the margarine scanner panel in infra/data
  * (516 households with demographics and 4,470 purchases). Event ids are deterministic, so running it
  * twice changes nothing. Waits until the profiles are searchable, showing progress.
+ *
+ *   npm run demo-data              the shop, the panel and a few segments
+ *   npm run demo-data -- feedback  recommendation impressions and clicks for 600 shoppers (after the models are trained)
  */
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { SyntheticShop } from '../bench/synthetic-shop';
 import { apiKeyHeaders } from './cli';
+import { sendRecommendationFeedback } from './demo/feedback';
 
 const INGEST = process.env.INGEST_URL ?? 'http://127.0.0.1:3001';
 const QUERY = process.env.QUERY_URL ?? 'http://127.0.0.1:3003';
@@ -219,7 +223,32 @@ async function saveDemoSegments(): Promise<{ segmentId: string; count: number }[
   return out;
 }
 
-main().catch((error: unknown) => {
+/** Impressions and clicks of the recommendations 600 shoppers are shown, strategy by strategy. */
+async function feedback(): Promise<void> {
+  // Shoppers with at least one order, so most lists are personal rather than popular items.
+  const userIds: string[] = [];
+  for (let page = 1; page <= 6; page++) {
+    const res = await fetch(`${QUERY}/v1/profiles/search?minOrders=1&size=100&page=${page}`, { headers: apiKeyHeaders() });
+    if (!res.ok) throw new Error(`profile search: ${res.status} ${(await res.text()).slice(0, 300)}`);
+    const items = ((await res.json()) as { items: { userId: string }[] }).items;
+    userIds.push(...items.map((p) => p.userId));
+    if (items.length < 100) break;
+  }
+  const report = await sendRecommendationFeedback({
+    ingestUrl: INGEST,
+    queryUrl: QUERY,
+    headers: apiKeyHeaders(),
+    userIds,
+    strategies: ['hybrid', 'item_cf', 'als', 'content', 'user_cf', 'popular'],
+    nowMs: Date.now(),
+  });
+  process.stderr.write(
+    `Recommendation feedback: ${report.lists} lists, ${report.impressions} impressions, ${report.clicks} clicks` +
+      `${report.skipped.length > 0 ? ` (no active model for ${report.skipped.join(', ')})` : ''}\n`,
+  );
+}
+
+(process.argv[2] === 'feedback' ? feedback() : main()).catch((error: unknown) => {
   process.stderr.write(`demo data failed: ${(error as Error).message}\nIs the stack up? Start it with: npm start\n`);
   process.exit(1);
 });

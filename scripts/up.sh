@@ -92,6 +92,10 @@ step "Training models"
 # Every kind without an active version is trained on the demo data and promoted (profiles are re-scored).
 npx tsx scripts/models.ts ensure
 
+step "Recommendation feedback"
+# Impressions and clicks of the recommendations shoppers are shown, so click-through by strategy has data.
+npx tsx scripts/demo-data.ts feedback
+
 cat <<EOT
 
 Portrait is up.

@@ -316,7 +316,8 @@ function bucketAgg(c: Json): Json {
     case 'terms':
       return { terms: { field: c.sourceField, size: c.params.size } };
     case 'date_histogram':
-      return { auto_date_histogram: { field: c.sourceField, buckets: 30 } };
+      // Lens picks an interval from the time range; a day is what it picks for weeks to months.
+      return { date_histogram: { field: c.sourceField, calendar_interval: 'day', min_doc_count: 1 } };
     case 'filters':
       return { filters: { filters: Object.fromEntries((c.params.filters as Json[]).map((f) => [f.label, kqlQuery(f.input.query)])) } };
     default:

@@ -17,6 +17,25 @@ async function activeSegments(es: Client, names: IndexNames): Promise<{ segmentI
   return res.hits.hits.flatMap((h) => (h._source ? [h._source] : []));
 }
 
+/** Snapshots deleted per round of the retention sweep. */
+const DELETE_PAGE = 1000;
+
+/**
+ * Deletes the snapshots taken before `cutoff`, a page of ids at a time (search, then bulk deletes: the
+ * distribution has no delete-by-query); answers how many.
+ */
+async function deleteOlderThan(es: Client, index: string, cutoff: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const page = await es.search({ index, size: DELETE_PAGE, _source: false, query: { range: { takenAt: { lt: cutoff } } } });
+    const ids = page.hits.hits.map((h) => h._id!);
+    if (ids.length === 0) return deleted;
+    const res = await es.bulk({ refresh: true, operations: ids.map((_id) => ({ delete: { _index: index, _id } })) });
+    deleted += res.items.filter((i) => i.delete?.result === 'deleted').length;
+    if (ids.length < DELETE_PAGE) return deleted;
+  }
+}
+
 /**
  * Counts every active segment's members from the profiles' materialized membership (one terms aggregation) and
  * the profile total, and writes one document per segment for this interval's slot; a rerun in the same slot
@@ -45,6 +64,7 @@ export async function snapshotSegmentSizes(options: {
   const sizes = segmentSizes(segments, new Map(buckets.map((b) => [b.key, b.doc_count])), total, takenAtMs);
   if (sizes.length > 0) {
     const res = await es.bulk({
+      refresh: 'wait_for',
       operations: sizes.flatMap((doc) => [{ index: { _index: names.segmentSizes, _id: segmentSizeId(doc.segmentId, takenAtMs) } }, doc]),
     });
     if (res.errors) {
@@ -52,14 +72,8 @@ export async function snapshotSegmentSizes(options: {
       throw new Error(`segment sizes not written: ${failed?.type ?? 'unknown'}: ${failed?.reason ?? ''}`);
     }
   }
-  const cutoff = new Date(options.nowMs - options.retentionDays * 86_400_000).toISOString();
-  const expired = await es.deleteByQuery({
-    index: names.segmentSizes,
-    query: { range: { takenAt: { lt: cutoff } } },
-    conflicts: 'proceed',
-    refresh: true,
-  });
-  return { takenAt: new Date(takenAtMs).toISOString(), sizes, expired: expired.deleted ?? 0 };
+  const expired = await deleteOlderThan(es, names.segmentSizes, new Date(options.nowMs - options.retentionDays * 86_400_000).toISOString());
+  return { takenAt: new Date(takenAtMs).toISOString(), sizes, expired };
 }
 
 /** The scheduled snapshot of segment sizes. */
