@@ -72,7 +72,10 @@ beforeAll(async () => {
     ingestUrl: stack.ing.url,
     queryUrl,
     headers: {},
-    userIds: Array.from({ length: 60 }, (_, i) => shop.userId(i)),
+    // Shoppers who have a profile: feedback for anyone else would add profiles.
+    userIds: (
+      await es.search<{ userId: string }>({ index: names.profiles, size: 60, sort: [{ userId: 'asc' }], _source: ['userId'] })
+    ).hits.hits.map((h) => h._source!.userId),
     strategies: ['popular', 'item_cf'],
     nowMs: Date.now(),
   });
