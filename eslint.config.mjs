@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'coverage/**', '.cache/**', '.run/**', 'bench/results/**'] },
+  { ignores: ['**/node_modules/**', 'coverage/**', '.cache/**', '.run/**', 'bench/results/**', 'console/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -61,6 +61,29 @@ export default tseslint.config(
               group: ['**/services/*/src/**', '@portrait/*/src/**'],
               message: "use the service's package entry (@portrait/<name>), not its internals",
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The console runs in the browser: it prints nothing, and takes only types from the services' packages (their code,
+    // zod and Node's modules, would land in the bundle).
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', sessionStorage: 'readonly' } },
+    rules: {
+      'no-console': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@portrait/*', '**/shared/**', '**/services/**'],
+              allowTypeImports: true,
+              message: 'the console imports types only from the shared package',
+            },
+            { group: ['node:*'], message: 'the console runs in the browser' },
           ],
         },
       ],

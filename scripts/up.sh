@@ -54,6 +54,11 @@ for name in $(npx tsx scripts/bootstrap.ts --list-outdated); do
   npx tsx scripts/migrate.ts "$name"
 done
 
+step "Building the console"
+# A static page the query service serves at /console; without it the services run and /console answers 503.
+npm run --silent console:build -- --logLevel warn
+info "console/dist built"
+
 step "Starting services"
 # Every scoped route asks for an API key (AUTH_REQUIRED=false npm start for none).
 export AUTH_REQUIRED="${AUTH_REQUIRED:-true}"
@@ -103,6 +108,7 @@ Portrait is up.
   Query API       http://127.0.0.1:3003   GET /v1/users/:id/profile, /v1/users/:id/recommendations, /v1/profiles/search, /v1/segments
   Indexer         http://127.0.0.1:3002   /metrics, /readyz
   Jobs            http://127.0.0.1:3004   /metrics, /readyz (refresh, retention, segment backfill, export jobs, model training)
+  Console         http://127.0.0.1:3003/console   profiles, segments, exports and insights in the browser (sign in with the API key below)
   API docs        http://127.0.0.1:3001/docs, http://127.0.0.1:3003/docs   (OpenAPI 3.1 at /openapi.json on every service)
   Elasticsearch   $(bash scripts/es.sh url)$([[ ${ES_SECURITY:-false} == true ]] && echo "   security on: user elastic, password: npm run es -- password")
   Logs            .run/*.log

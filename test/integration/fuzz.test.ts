@@ -35,10 +35,11 @@ import {
 } from '@portrait/shared';
 import { bullPrefix, createDeadLetterQueue, createIngestQueue, documentedRoutes } from '@portrait/runtime';
 import { QUERY_API } from '../../services/query/src/api';
+import { CONSOLE_FIXTURE_FILES, consoleFixture } from '../support/console-fixture';
 import { baseEnv, cleanup, esClient, eventually, redisClient, startStack, testPrefix, type Stack, namespaceOf } from '../support/stack';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_201);
-/** Random runs per endpoint family, on top of the fixed tables of examples: about 1,850 requests in all. */
+/** Random runs per endpoint family, on top of the fixed tables of examples: about 1,890 requests in all. */
 const RUNS = {
   events: 150,
   batch: 40,
@@ -53,6 +54,7 @@ const RUNS = {
   recommendations: 80,
   keys: 60,
   erasure: 40,
+  console: 40,
   ops: 100,
 };
 /** How long accepted events may take to show in profiles and history after the last request. */
@@ -64,6 +66,8 @@ const prefix = testPrefix('fuzz');
 const names = indexNames(prefix);
 let stack: Stack;
 let exportDir: string;
+/** A stand-in for the console's build, so the console routes answer whether or not it was built. */
+let consoleDir: string;
 const urls: Record<Service, string> = { ingest: '', indexer: '', query: '', jobs: '' };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1105,7 +1109,16 @@ const validSegmentBody = fc
 const validCreateBody = fc
   .tuple(validSegmentBody, opt(fc.constantFrom(...SEGMENT_IDS)))
   .map(([b, segmentId]) => clean({ segmentId, ...b }));
-const validPreviewBody = fc.record({ definition: validDefinition, sampleSize: opt(fc.nat(100)) }).map(clean);
+const validPreviewBody = fc
+  .record({
+    definition: validDefinition,
+    sampleSize: opt(fc.nat(100)),
+    by: opt(fc.subarray(['region', 'gender', 'tier', 'cluster', 'priceBand'], { minLength: 1 })),
+    breakdownSize: opt(fc.integer({ min: 1, max: 100 })),
+    // fz-none does not exist: a 404.
+    overlapWith: opt(fc.subarray(['fz-export', 'fz-main', 'constructor', 'fz-none'], { minLength: 1 })),
+  })
+  .map(clean);
 
 const readSegment = idSegment([...SEGMENT_IDS, 'fz-export']);
 const writeSegment = idSegment(SEGMENT_IDS);
@@ -1407,6 +1420,27 @@ const erasureReq: fc.Arbitrary<Req> = fc.oneof(
     .map((params) => queryReq('GET', 'GET /v1/erasures', `/v1/erasures${qs(params)}`, `params ${params.map((p) => p[0]).join(',')}`)),
 );
 
+// The console page and its files: the build's own, missing ones, and names that try to reach outside it.
+const CONSOLE_FILES = [
+  CONSOLE_FIXTURE_FILES.script,
+  CONSOLE_FIXTURE_FILES.style,
+  'index-Nope.js',
+  'index-Nope.css',
+  '..%2Findex.html',
+  '..%2F..%2F..%2Fpackage.json',
+  '.env.js',
+  'index.html',
+  '%00.js',
+];
+const consoleReq: fc.Arbitrary<Req> = fc.oneof(
+  fc
+    .tuple(fc.constantFrom('/console', '/console/', '/console?x=1'), fc.constantFrom('GET', 'HEAD'))
+    .map(([p, method]) => queryReq(method, 'GET /console', p, `${method} ${p}`)),
+  fc
+    .tuple(idSegment(CONSOLE_FILES), fc.constantFrom('GET', 'GET', 'HEAD'))
+    .map(([file, method]) => queryReq(method, 'GET /console/assets/:file', `/console/assets/${file}`, `${method} file ${show(file, 60)}`)),
+);
+
 // Health, readiness, metrics, the API document and page, and unknown routes on every service.
 const SERVICES: Service[] = ['ingest', 'indexer', 'query', 'jobs'];
 const OPS_PATHS = HEALTH_ROUTES.map((r) => r.path);
@@ -1664,8 +1698,12 @@ const jsonFixture = (
 beforeAll(async () => {
   process.stderr.write(`fuzz seed ${SEED} (FC_SEED=${SEED} replays this run; another FC_SEED explores other inputs)\n`);
   exportDir = await mkdtemp(path.join(os.tmpdir(), 'portrait-fuzz-exports-'));
+  consoleDir = (await consoleFixture()).dir;
   const started = Date.now();
-  stack = await startStack(prefix, baseEnv(prefix, { EXPORT_DIR: exportDir, EVENTS_RETENTION_DAYS: String(RETENTION_DAYS) }));
+  stack = await startStack(
+    prefix,
+    baseEnv(prefix, { EXPORT_DIR: exportDir, EVENTS_RETENTION_DAYS: String(RETENTION_DAYS), CONSOLE_DIR: consoleDir }),
+  );
   note(`stack started in ${Date.now() - started} ms`);
   urls.ingest = stack.ing.url;
   urls.indexer = stack.idx.url;
@@ -1769,6 +1807,7 @@ afterAll(async () => {
     redis.disconnect();
   }
   if (exportDir) await rm(exportDir, { recursive: true, force: true });
+  if (consoleDir) await rm(consoleDir, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1791,6 +1830,7 @@ describe('hostile requests are answered below 500, every error as JSON with a st
   it('every recommendation route', () => fuzz('recommendations', recommendReq, RUNS.recommendations));
   it('every API key route', () => fuzz('keys', keysReq, RUNS.keys));
   it('every erasure route', () => fuzz('erasure', erasureReq, RUNS.erasure));
+  it('the console page and its files', () => fuzz('console', consoleReq, RUNS.console));
   it('/healthz, /readyz, /metrics, /openapi.json, /docs and unknown routes on ingest, indexer, query and jobs', () =>
     fuzz('ops', opsReq, RUNS.ops, opsTable));
 });

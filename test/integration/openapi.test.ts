@@ -3,6 +3,7 @@
  * and a docs page, and every answer it gives is one its document describes, for that route and status,
  * with a body its schema accepts whole (no field the schema does not name).
  */
+import { rm } from 'node:fs/promises';
 import {
   ERROR_STATUSES,
   ErrorBody,
@@ -14,18 +15,22 @@ import {
   type ApiDescription,
 } from '@portrait/shared';
 import { QUERY_API } from '../../services/query/src/api';
+import { consoleFixture } from '../support/console-fixture';
 import { baseEnv, eventually, startStack, testPrefix, type Stack } from '../support/stack';
 
 const prefix = testPrefix('openapi');
 let stack: Stack;
+let build: Awaited<ReturnType<typeof consoleFixture>>;
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
 beforeAll(async () => {
-  stack = await startStack(prefix, baseEnv(prefix));
+  build = await consoleFixture();
+  stack = await startStack(prefix, baseEnv(prefix, { CONSOLE_DIR: build.dir }));
 });
 
 afterAll(async () => {
   await stack?.stop();
+  if (build) await rm(build.dir, { recursive: true, force: true });
 });
 
 interface Answer {
@@ -164,6 +169,9 @@ describe('answers as described', () => {
       body: { segmentId: 'oa-all', name: 'All', definition: { field: 'userId', op: 'exists' } },
     });
     expect((await q('GET', '/v1/segments')).body.segments.length).toBeGreaterThan(0);
+    const extras = { definition, sampleSize: 0, by: ['region', 'tier'], overlapWith: ['oa-buyers', 'oa-all'] };
+    expect((await q('POST', '/v1/segments/preview', undefined, { body: extras })).body.overlaps).toHaveLength(2);
+    expect((await q('POST', '/v1/segments/preview', undefined, { body: { definition, overlapWith: ['oa-none'] } })).status).toBe(404);
     const seg = (pattern: string, path: string, method = 'GET', init: Parameters<typeof call>[5] = {}) => q(method, pattern, path, init);
     expect((await seg('/v1/segments/:id', '/v1/segments/oa-buyers')).status).toBe(200);
     expect((await seg('/v1/segments/:id', '/v1/segments/oa-none')).status).toBe(404);
@@ -201,5 +209,15 @@ describe('answers as described', () => {
     await q('DELETE', '/v1/exports/:exportId', `/v1/exports/${id}`, { headers: actor });
 
     expect((await seg('/v1/segments/:id', '/v1/segments/oa-all', 'DELETE')).status).toBe(204);
+  });
+
+  it('query: the console page and its files, found, missing and refused', async () => {
+    const base = stack.qry.url;
+    const file = (name: string) => call(QUERY_API, base, 'GET', '/console/assets/:file', `/console/assets/${name}`);
+    expect((await call(QUERY_API, base, 'GET', '/console', '/console')).body).toContain('Portrait console');
+    expect((await file(build.script)).status).toBe(200);
+    expect((await file(build.style)).status).toBe(200);
+    expect((await file('index-Nope.js')).status).toBe(404);
+    expect((await file('..%2Findex.html')).status).toBe(400);
   });
 });

@@ -132,6 +132,47 @@ it('answers overlap of two segments and which segments a user is in', async () =
   expect((await http('GET', `${qry.url}/v1/users/b3/segments`)).body.segments).toEqual([]);
 });
 
+it('previews a definition with its breakdowns and its overlap with saved segments, from one search', async () => {
+  const res = await http('POST', `${qry.url}/v1/segments/preview`, {
+    definition: BIG,
+    sampleSize: 0,
+    by: ['region', 'gender'],
+    overlapWith: ['bavaria', 'spenders'],
+  });
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({
+    count: 3,
+    sample: [],
+    breakdowns: {
+      region: [
+        { value: 'Bavaria', count: 2 },
+        { value: 'Hamburg', count: 1 },
+      ],
+      gender: [
+        { value: 'female', count: 2 },
+        { value: 'male', count: 1 },
+      ],
+    },
+    overlaps: [
+      // The definition against a segment it half covers, and against the same definition saved.
+      { segmentId: 'bavaria', version: 1, both: 2, onlyPreview: 1, onlySegment: 1 },
+      { segmentId: 'spenders', version: 1, both: 3, onlyPreview: 0, onlySegment: 0 },
+    ],
+  });
+  // Without them, the answer is the count and sample it always was.
+  expect(Object.keys((await http('POST', `${qry.url}/v1/segments/preview`, { definition: BIG })).body).sort()).toEqual(['count', 'sample']);
+
+  const unknown = await http('POST', `${qry.url}/v1/segments/preview`, { definition: BIG, overlapWith: ['nope'] });
+  expect([unknown.status, unknown.body.error]).toEqual([404, 'not_found']);
+  const bad = await http('POST', `${qry.url}/v1/segments/preview`, {
+    definition: BIG,
+    by: ['shoeSize'],
+    overlapWith: Array(11).fill('big'),
+  });
+  expect(bad.status).toBe(400);
+  expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['by.0', 'overlapWith']);
+});
+
 it('points a bad definition at the offending node with a 400', async () => {
   const cases: [unknown, string, RegExp][] = [
     [{ field: 'purchases.totalSpnd', op: 'range', gte: 1 }, 'definition.field', /unknown field.*did you mean purchases.totalSpend/],

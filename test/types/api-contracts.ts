@@ -4,9 +4,9 @@
  * are: `Segment`, `ExportRecord`). `tsc` (in `npm test`) fails here when a field is added to, removed from or retyped in one side only.
  */
 import type { z } from 'zod';
-import type { MembershipStatusSchema, PublicProfileSchema } from '@portrait/shared';
+import type { MembershipStatusSchema, PublicProfileSchema, SegmentPreviewAnswer } from '@portrait/shared';
 import type { PublicProfile } from '../../services/query/src/profiles';
-import type { MembershipStatus } from '../../services/query/src/segments';
+import type { MembershipStatus, PreviewAnswer } from '../../services/query/src/segments';
 
 /** Every key path of `T`, through objects, arrays and optional members: `a`, `a.b`, `a.list.c`. */
 type Paths<T> = T extends readonly (infer E)[]
@@ -22,3 +22,4 @@ type Same<A, B> = Mutual<A, B> extends true ? Mutual<Paths<A>, Paths<B>> : false
 
 export const profile: Same<PublicProfile, z.output<typeof PublicProfileSchema>> = true;
 export const membership: Same<MembershipStatus, z.output<typeof MembershipStatusSchema>> = true;
+export const preview: Same<PreviewAnswer, z.output<typeof SegmentPreviewAnswer>> = true;

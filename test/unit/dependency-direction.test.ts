@@ -4,7 +4,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 
 /** The restricted-import messages the project's ESLint reports for `code` as if it were the file at `file`. */
-function violations(file: string, code: string): Promise<string[]> {
+function violations(file: string, code: string, rule = 'no-restricted-imports'): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
@@ -14,7 +14,7 @@ function violations(file: string, code: string): Promise<string[]> {
         // ESLint exits 1 when it reports problems: that is the point here.
         if (error && error.code !== 1) return reject(error);
         const [result] = JSON.parse(stdout) as { messages: { ruleId: string | null; message: string }[] }[];
-        resolve(result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message));
+        resolve(result!.messages.filter((m) => m.ruleId === rule).map((m) => m.message));
       },
     );
     child.stdin!.end(code);
@@ -51,5 +51,18 @@ describe('the direction of dependencies, enforced by lint', () => {
       expect.stringContaining('package entry'),
     ]);
     expect(await violations('bench/x.ts', "import { startIngest } from '@portrait/ingest';\nexport { startIngest };\n")).toEqual([]);
+  });
+
+  it('lets the console take only types from the shared package, and nothing of Node', async () => {
+    const rule = '@typescript-eslint/no-restricted-imports';
+    expect(await violations('console/src/x.tsx', "import { Limits } from '@portrait/shared';\nexport { Limits };\n", rule)).toEqual([
+      expect.stringContaining('types only'),
+    ]);
+    expect(await violations('console/src/x.tsx', "import type { Facet } from '@portrait/shared';\nexport type { Facet };\n", rule)).toEqual(
+      [],
+    );
+    expect(await violations('console/src/x.ts', "import { readFile } from 'node:fs';\nexport { readFile };\n", rule)).toEqual([
+      expect.stringContaining('browser'),
+    ]);
   });
 });

@@ -38,6 +38,7 @@ import {
 } from '@portrait/runtime';
 import { ingestRoutes, type RouteOptions } from '../../services/ingest/src/routes';
 import { QUERY_API } from '../../services/query/src/api';
+import { consoleRoutes } from '../../services/query/src/console';
 import { exportRoutes } from '../../services/query/src/exports';
 import { keyRoutes } from '../../services/query/src/keys';
 import { erasureRoutes } from '../../services/query/src/erasure';
@@ -78,6 +79,7 @@ const SERVICES: { name: string; api: ApiDescription; routers: () => ExpressRoute
       recommendationRoutes(inert(), inert()),
       keyRoutes(inert(), inert()),
       erasureRoutes(inert(), inert()),
+      consoleRoutes('/nowhere'),
     ],
   },
 ];

@@ -1,4 +1,5 @@
 import {
+  CONSOLE_ROUTES,
   ERASURE_ROUTES,
   EXPORT_ROUTES,
   INSIGHT_ROUTES,
@@ -15,7 +16,7 @@ import { BreakdownQuery } from './segments/routes';
 export const QUERY_API: ApiDescription = {
   title: 'Portrait query',
   description:
-    'Profiles by id and by search, segments and their live analytics, audience exports, models and insights, recommendations, API keys, erasure.',
+    'Profiles by id and by search, segments and their live analytics, audience exports, models and insights, recommendations, API keys, erasure, and the console page that uses them.',
   routes: [
     ...PROFILE_ROUTES,
     ...segmentApiRoutes(BreakdownQuery),
@@ -25,5 +26,6 @@ export const QUERY_API: ApiDescription = {
     ...RECOMMENDATION_ROUTES,
     ...KEY_ROUTES,
     ...ERASURE_ROUTES,
+    ...CONSOLE_ROUTES,
   ],
 };

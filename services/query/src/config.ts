@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { CallingCodeEnv, CommonEnv, envInt, parseEnv } from '@portrait/shared';
 import { ExportEnv } from '@portrait/runtime';
@@ -17,6 +18,8 @@ export const QueryEnv = CommonEnv.extend({
   RECOMMEND_POPULAR_DAYS: envInt(1, 3650).default(90),
   /** Window of the trending ranking. */
   RECOMMEND_TRENDING_DAYS: envInt(1, 365).default(7),
+  /** The console's build (`npm run console:build`), served at `/console`. */
+  CONSOLE_DIR: z.string().min(1).default(path.resolve(__dirname, '../../../console/dist')),
   /** An erasure's second pass runs this long after it, once every write in flight meanwhile has landed. */
   ERASURE_SWEEP_DELAY_SECONDS: envInt(1, 86_400).default(120),
 });

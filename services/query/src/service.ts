@@ -28,6 +28,7 @@ import {
 import { clockOf, redactUrl } from '@portrait/shared';
 import { QUERY_API } from './api';
 import { keyRoutes } from './keys';
+import { consoleRoutes } from './console';
 import { erasureRoutes } from './erasure';
 import type { QueryConfig } from './config';
 import { Profiles } from './profiles';
@@ -138,6 +139,7 @@ export async function startQuery(config: QueryConfig, logger: Logger = createLog
     app.use(recommendationRoutes(recommender, { es, events: names.events, now }));
 
     app.use(erasureRoutes(eraser, Date.now));
+    app.use(consoleRoutes(config.CONSOLE_DIR));
     finish();
     const http = await listen(app, config.QUERY_PORT, config.QUERY_HOST);
     lifecycle.defer('http', () => http.close());

@@ -22,7 +22,10 @@ export const ErrorBody = z
     limit: z.number().optional().meta({ description: '`too_large`: the limit' }),
     actual: z.number().optional().meta({ description: '`too_large`: what the request would have exceeded it with' }),
     retryAfterSeconds: z.number().int().optional().meta({ description: '`queue_full`: as in `Retry-After`' }),
-    dependency: z.string().optional().meta({ description: '`unavailable`: `elasticsearch` or `redis`' }),
+    dependency: z
+      .string()
+      .optional()
+      .meta({ description: '`unavailable`: `elasticsearch` or `redis` (`console`: the console page is not built)' }),
     scope: z.string().optional().meta({ description: '`forbidden`: the API key scope the route needs' }),
   })
   .meta({ id: 'Error' });

@@ -11,3 +11,4 @@ export * from './models';
 export * from './recommendations';
 export * from './keys';
 export * from './erasure';
+export * from './console';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IdSchema } from '../events';
 import { WINDOWS_DAYS } from '../profile/options';
-import { COUNT_WINDOWS } from '../profile-fields';
+import { BREAKDOWNS, COUNT_WINDOWS, type Breakdown } from '../profile-fields';
 import { SegmentSchema, SegmentVersionSchema } from '../segments/document';
 import { SEGMENT_FIELDS } from '../segments/fields';
 import { PROFILE_EXAMPLE, PublicProfileSchema, BucketsSchema } from './profiles';
@@ -30,8 +30,29 @@ export const SegmentBody = z
   })
   .meta({ id: 'SegmentInput' });
 export const SegmentUpdateBody = SegmentBody.omit({ segmentId: true }).meta({ id: 'SegmentUpdate' });
+const breakdownNames = Object.keys(BREAKDOWNS) as [Breakdown, ...Breakdown[]];
+
+/** Limits of a preview's extras: it is asked for on every pause in typing, so it stays one bounded search. */
+export const PREVIEW_LIMITS = { overlapWith: 10 } as const;
+
 export const SegmentPreviewBody = z
-  .strictObject({ definition: SegmentDefinitionBody, sampleSize: z.number().int().min(0).max(100).default(10) })
+  .strictObject({
+    definition: SegmentDefinitionBody,
+    sampleSize: z.number().int().min(0).max(100).default(10),
+    by: z
+      .array(z.enum(breakdownNames))
+      .max(breakdownNames.length)
+      .optional()
+      .meta({
+        description: `Breakdowns of the members to count, as \`GET /v1/segments/:id/breakdown\` gives: ${breakdownNames.join(', ')}`,
+      }),
+    breakdownSize: z.number().int().min(1).max(100).default(10).meta({ description: 'Values per breakdown, most frequent first' }),
+    overlapWith: z
+      .array(IdSchema)
+      .max(PREVIEW_LIMITS.overlapWith)
+      .optional()
+      .meta({ description: 'Saved segments to compare the definition with (`404` for one that does not exist)' }),
+  })
   .meta({ id: 'SegmentPreview' });
 export const SegmentSampleQuery = z.strictObject({ size: z.coerce.number().int().min(1).max(100).default(10) });
 export const SegmentVersionParam = z.coerce.number().int().min(1);
@@ -63,6 +84,17 @@ const at = () => z.iso.datetime();
 const Head = { segmentId: IdSchema, version: z.number().int() };
 export const SegmentCount = z.object({ ...Head, count: z.number().int() });
 export const SegmentSampleAnswer = z.object({ count: z.number().int(), sample: z.array(PublicProfileSchema) });
+export const SegmentPreviewOverlap = z.object({
+  segmentId: IdSchema,
+  version: z.number().int().meta({ description: 'The version of the saved segment compared with' }),
+  both: z.number().int().meta({ description: 'Profiles the definition and the segment both hold' }),
+  onlyPreview: z.number().int().meta({ description: 'Profiles only the definition holds' }),
+  onlySegment: z.number().int().meta({ description: 'Profiles only the saved segment holds' }),
+});
+export const SegmentPreviewAnswer = SegmentSampleAnswer.extend({
+  breakdowns: BucketsSchema.optional().meta({ description: 'With `by`: counts per value (`(none)` for members without one)' }),
+  overlaps: z.array(SegmentPreviewOverlap).optional().meta({ description: 'With `overlapWith`: one per segment, in that order' }),
+}).meta({ id: 'SegmentPreviewAnswer' });
 export const SegmentMembersAnswer = z.object({ ...Head, ...SegmentSampleAnswer.shape });
 export const SegmentBreakdownAnswer = z.object({ ...Head, count: z.number().int(), breakdowns: BucketsSchema });
 export const SegmentOverlap = z.object({
@@ -124,15 +156,38 @@ export function segmentApiRoutes(breakdownQuery: z.ZodObject): ApiRoute[] {
       path: '/v1/segments/preview',
       tag: 'segments',
       scope: 'segments',
-      summary: 'Count and sample a definition without saving it',
-      request: { body: { content: json(SegmentPreviewBody, one('preview', { definition, sampleSize: 1 })) } },
-      responses: {
-        200: {
-          description: 'Count and sample',
-          content: json(SegmentSampleAnswer, one('sample', { count: 1, sample: [PROFILE_EXAMPLE] })),
+      summary: 'Count and sample a definition without saving it, and break it down or compare it with saved segments',
+      description:
+        'What a segment editor asks while the definition is typed: one search over the profiles at this moment, so the ' +
+        'count, the breakdowns and the overlaps agree with each other.',
+      request: {
+        body: {
+          content: json(SegmentPreviewBody, {
+            ...one('preview', { definition, sampleSize: 1 }),
+            ...one('breakdown', { definition, sampleSize: 0, by: ['region'], overlapWith: ['spread-lovers'] }),
+          }),
         },
       },
-      errors: [400, 413, 415, 503],
+      responses: {
+        200: {
+          description: 'Count and sample; breakdowns and overlaps when asked for',
+          content: json(SegmentPreviewAnswer, {
+            ...one('sample', { count: 1, sample: [PROFILE_EXAMPLE] }),
+            ...one('breakdown', {
+              count: 1204,
+              sample: [],
+              breakdowns: {
+                region: [
+                  { value: 'Bavaria', count: 700 },
+                  { value: '(none)', count: 504 },
+                ],
+              },
+              overlaps: [{ segmentId: 'spread-lovers', version: 2, both: 120, onlyPreview: 1084, onlySegment: 310 }],
+            }),
+          }),
+        },
+      },
+      errors: [400, 404, 413, 415, 503],
     },
     {
       method: 'post',

@@ -15,6 +15,13 @@ import type { Segment } from './store';
 
 export type Definition = SegmentDefinition;
 
+export interface PreviewAnswer {
+  count: number;
+  sample: PublicProfile[];
+  breakdowns?: Record<string, { value: string; count: number }[]>;
+  overlaps?: { segmentId: string; version: number; both: number; onlyPreview: number; onlySegment: number }[];
+}
+
 /** Live answers about segments, computed from the profile index at the moment of the call. */
 export class SegmentAnalytics {
   constructor(
@@ -68,6 +75,60 @@ export class SegmentAnalytics {
     }
     const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
     return { count: total, breakdowns };
+  }
+
+  /**
+   * A definition being edited: count, sample, breakdowns and overlap with saved segments from one search, so they
+   * agree with each other. The overlap's "only in the segment" part lies outside the query: a `global` aggregation.
+   */
+  async preview(
+    definition: Definition,
+    options: {
+      sampleSize: number;
+      by?: Breakdown[];
+      breakdownSize: number;
+      others?: { segmentId: string; version: number; definition: Definition }[];
+    },
+  ): Promise<PreviewAnswer> {
+    const query = this.query(definition);
+    const others = (options.others ?? []).map((o) => ({ ...o, query: this.query(o.definition) }));
+    const aggs: Record<string, estypes.AggregationsAggregationContainer> = {};
+    for (const b of options.by ?? []) aggs[`by_${b}`] = { terms: { field: BREAKDOWNS[b], size: options.breakdownSize, missing: '(none)' } };
+    others.forEach((o, i) => {
+      aggs[`both_${i}`] = { filter: o.query };
+      aggs[`segment_${i}`] = { global: {}, aggs: { only: { filter: { bool: { filter: [o.query], must_not: [query] } } } } };
+    });
+    const res = await withEs(() =>
+      this.es.search<PublicProfile>({
+        index: this.profiles,
+        query,
+        size: options.sampleSize,
+        track_total_hits: true,
+        sort: [{ 'behavior.lastSeen': { order: 'desc', missing: '_last' } }, { userId: 'asc' }],
+        _source: { excludes: [...HIDDEN_SOURCE_PATHS] },
+        aggs,
+      }),
+    );
+    const count = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
+    const answer: PreviewAnswer = { count, sample: res.hits.hits.map((h) => h._source!) };
+    if (options.by) {
+      answer.breakdowns = {};
+      for (const b of options.by) {
+        const agg = res.aggregations?.[`by_${b}`] as estypes.AggregationsStringTermsAggregate | undefined;
+        const buckets = Array.isArray(agg?.buckets) ? agg.buckets : [];
+        answer.breakdowns[b] = buckets.map((x) => ({ value: String(x.key), count: x.doc_count }));
+      }
+    }
+    if (options.others) {
+      answer.overlaps = others.map((o, i) => {
+        const both = (res.aggregations?.[`both_${i}`] as estypes.AggregationsFilterAggregate).doc_count;
+        const only = (
+          (res.aggregations?.[`segment_${i}`] as estypes.AggregationsGlobalAggregate).only as estypes.AggregationsFilterAggregate
+        ).doc_count;
+        return { segmentId: o.segmentId, version: o.version, both, onlyPreview: count - both, onlySegment: only };
+      });
+    }
+    return answer;
   }
 
   /** |A∩B|, |A−B|, |B−A| in one request. */

@@ -37,7 +37,18 @@ export function segmentRoutes(store: SegmentStore, analytics: SegmentAnalytics, 
 
   router.post('/v1/segments/preview', ...body, async (req, res) => {
     const input = parse(SegmentPreviewBody, req.body, 'body');
-    res.json(await analytics.sample(definitionOrThrow(input.definition), input.sampleSize));
+    const definition = definitionOrThrow(input.definition);
+    const others = input.overlapWith
+      ? await Promise.all(
+          input.overlapWith.map(async (segmentId) => {
+            const other = await current(segmentId);
+            return { segmentId, version: other.segment.version, definition: other.definition };
+          }),
+        )
+      : undefined;
+    res.json(
+      await analytics.preview(definition, { sampleSize: input.sampleSize, by: input.by, breakdownSize: input.breakdownSize, others }),
+    );
   });
 
   router.post('/v1/segments', ...body, async (req, res) => {
