@@ -5,7 +5,7 @@
  * (its filters, terms, date histograms and metrics, as Lens builds it) runs and returns non-empty buckets. The
  * segment dashboard's control filters the profile panels and the size snapshots alike.
  */
-import { indexNames } from '@portrait/shared';
+import { indexNames, snapshotSlot, type SegmentSize } from '@portrait/shared';
 import { snapshotSegmentSizes } from '@portrait/jobs';
 import type { Client } from '@portrait/runtime';
 import { SyntheticShop } from '../../bench/synthetic-shop';
@@ -96,21 +96,31 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-it('records segment sizes that equal the segment counts, once per slot', async () => {
+/** Snapshot slots the first test leaves in the segment sizes index, for the control test. */
+let slots = new Set<string>();
+
+it('records segment sizes that equal the segment counts: after a backfill, and once per slot', async () => {
   const nowMs = Date.now();
-  const first = await snapshotSegmentSizes({ es, names, nowMs, everyMs: 3_600_000, retentionDays: 400 });
-  const again = await snapshotSegmentSizes({ es, names, nowMs, everyMs: 3_600_000, retentionDays: 400 });
   const count = (await http('GET', `${queryUrl}/v1/segments/buyers/count`)).body.count as number;
   expect(count).toBeGreaterThan(0);
+  // The backfill recorded the segment's size as it finished.
+  await es.indices.refresh({ index: names.segmentSizes });
+  const recorded = (await es.search<SegmentSize>({ index: names.segmentSizes, size: 10 })).hits.hits.map((h) => h._source!);
+  expect(recorded).toEqual([expect.objectContaining({ segmentId: 'buyers', size: count, profiles: users })]);
+  const iso = (ms: number) => new Date(snapshotSlot(ms, 3_600_000)).toISOString();
+  slots = new Set([...recorded.map((r) => r.takenAt), iso(nowMs), iso(nowMs - 3 * 3_600_000)]);
+  const first = await snapshotSegmentSizes({ es, names, nowMs, everyMs: 3_600_000, retentionDays: 400 });
+  const again = await snapshotSegmentSizes({ es, names, nowMs, everyMs: 3_600_000, retentionDays: 400 });
   expect(first.sizes).toEqual([expect.objectContaining({ segmentId: 'buyers', name: 'Buyers', size: count, profiles: users })]);
   expect(again.sizes).toEqual(first.sizes);
-  // An earlier slot, so the line has two points; and one past the retention period, which the next run deletes.
+  // An earlier slot, so the line has more than one point; and one past the retention period, which the next run deletes.
   await snapshotSegmentSizes({ es, names, nowMs: nowMs - 3 * 3_600_000, everyMs: 3_600_000, retentionDays: 400 });
   await snapshotSegmentSizes({ es, names, nowMs: nowMs - 500 * DAY, everyMs: 3_600_000, retentionDays: 1000 });
   const swept = await snapshotSegmentSizes({ es, names, nowMs, everyMs: 3_600_000, retentionDays: 400 });
   expect(swept.expired).toBe(1);
   await es.indices.refresh({ index: names.segmentSizes });
-  expect((await es.count({ index: names.segmentSizes })).count).toBe(2);
+  // One document per slot: the backfill's (the current one, unless an hour turned since) and the two written here.
+  expect((await es.count({ index: names.segmentSizes })).count).toBe(slots.size);
 });
 
 it('uses only fields that exist in the real mappings, aggregatable, numeric or dates where the panels need it', async () => {
@@ -212,6 +222,6 @@ it('filters the segment dashboard’s profile panels and size snapshots by the s
     const res: any = await es.search({ index: search.index, ...search.body, query });
     const total = typeof res.hits.total === 'number' ? res.hits.total : res.hits.total.value;
     if (search.index === names.profiles) expect({ lens: search.lens, total }).toEqual({ lens: search.lens, total: count });
-    else expect({ lens: search.lens, snapshots: total }).toEqual({ lens: search.lens, snapshots: 2 });
+    else expect({ lens: search.lens, snapshots: total }).toEqual({ lens: search.lens, snapshots: slots.size });
   }
 });
