@@ -134,3 +134,35 @@ export function Field({
     </span>
   );
 }
+
+/**
+ * A labelled select over a fixed set of values, each with the text shown for it: a record, or pairs where the order
+ * matters and the values look like numbers (a record puts those first, in numeric order).
+ */
+export function SelectField<T extends string>({
+  label,
+  inline,
+  value,
+  options,
+  onChange,
+}: {
+  label: ComponentChildren;
+  inline?: boolean;
+  value: T;
+  options: Readonly<Record<T, string>> | readonly (readonly [T, string])[];
+  onChange: (value: T) => void;
+}) {
+  return (
+    <Field label={label} inline={inline}>
+      {(id) => (
+        <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value as T)}>
+          {(Array.isArray(options) ? options : (Object.entries(options) as [T, string][])).map(([v, text]) => (
+            <option key={v} value={v}>
+              {text}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}

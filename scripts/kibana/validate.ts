@@ -100,10 +100,6 @@ export function structuralProblems(objects: readonly SavedObject[]): string[] {
     if (byKey.has(key)) problems.push(`${key}: id used twice`);
     byKey.set(key, o);
   }
-  const ids = objects.map((o) => o.id);
-  for (const id of new Set(ids))
-    if (ids.filter((x) => x === id).length > 1 && !problems.some((p) => p.endsWith(`${id}: id used twice`)))
-      problems.push(`${id}: id used by two types`);
 
   for (const o of objects) {
     const key = `${o.type}:${o.id}`;

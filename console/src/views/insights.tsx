@@ -3,7 +3,7 @@ import type { ChartConfiguration } from 'chart.js';
 import { ApiError } from '../api';
 import type { ClustersAnswer, RecommendationCtr, RfmAnswer, RulesAnswer } from '../api-types';
 import { BarChart, ChartView, DoughnutChart, PALETTE } from '../charts';
-import { ErrorNote, Field, Loading, Panel } from '../components';
+import { ErrorNote, Loading, Panel, SelectField } from '../components';
 import { useApi } from '../context';
 import { count, money, num, pct, words } from '../format';
 import { href, useLoad } from '../hooks';
@@ -42,6 +42,7 @@ function Clusters() {
   const data = clusters.data;
   const features = data ? spreadOrder(data) : [];
   const [axes, setAxes] = useState<{ x?: string; y?: string }>({});
+  const featureNames = Object.fromEntries(features.map((f) => [f, words(f)]));
   const x = axes.x ?? features[0];
   const y = axes.y ?? features[1] ?? features[0];
   return (
@@ -55,28 +56,8 @@ function Clusters() {
             in standard deviations from the average shopper; its area is its number of profiles.
           </p>
           <div class="row">
-            <Field label="Across">
-              {(id) => (
-                <select id={id} value={x} onChange={(e) => setAxes({ ...axes, x: e.currentTarget.value })}>
-                  {features.map((f) => (
-                    <option key={f} value={f}>
-                      {words(f)}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-            <Field label="Up">
-              {(id) => (
-                <select id={id} value={y} onChange={(e) => setAxes({ ...axes, y: e.currentTarget.value })}>
-                  {features.map((f) => (
-                    <option key={f} value={f}>
-                      {words(f)}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
+            <SelectField label="Across" value={x} options={featureNames} onChange={(v) => setAxes({ ...axes, x: v })} />
+            <SelectField label="Up" value={y} options={featureNames} onChange={(v) => setAxes({ ...axes, y: v })} />
           </div>
           <div class="grid two">
             <ClusterMap data={data} x={x} y={y} />
@@ -235,16 +216,7 @@ function Rules() {
     <Panel
       title="Association rules"
       id="rules"
-      actions={
-        <Field label="Level" inline>
-          {(id) => (
-            <select id={id} value={level} onChange={(e) => setLevel(e.currentTarget.value as 'item' | 'category')}>
-              <option value="item">items</option>
-              <option value="category">categories</option>
-            </select>
-          )}
-        </Field>
-      }
+      actions={<SelectField label="Level" inline value={level} options={{ item: 'items', category: 'categories' }} onChange={setLevel} />}
     >
       {rules.error !== undefined && <NoModel error={rules.error} kind="rules" />}
       {rules.loading && !data && <Loading what="rules" />}
@@ -299,15 +271,17 @@ function Ctr() {
       title="Recommendation click-through"
       id="ctr"
       actions={
-        <Field label="Last" inline>
-          {(id) => (
-            <select id={id} value={days} onChange={(e) => setDays(Number(e.currentTarget.value))}>
-              <option value={7}>7 days</option>
-              <option value={30}>30 days</option>
-              <option value={90}>90 days</option>
-            </select>
-          )}
-        </Field>
+        <SelectField
+          label="Last"
+          inline
+          value={String(days) as '7' | '30' | '90'}
+          options={[
+            ['7', '7 days'],
+            ['30', '30 days'],
+            ['90', '90 days'],
+          ]}
+          onChange={(v) => setDays(Number(v))}
+        />
       }
     >
       {ctr.error !== undefined && <ErrorNote error={ctr.error} />}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ChartConfiguration } from 'chart.js';
 import type { BehaviourType, Profile, Recommendations, Strategy, UserSegmentsAnswer } from '../api-types';
 import { BarChart, ChartView, PALETTE } from '../charts';
-import { Badge, ErrorNote, Facts, Field, Loading, Panel } from '../components';
+import { Badge, ErrorNote, Facts, Loading, Panel, SelectField } from '../components';
 import { useApi } from '../context';
 import { EVENT_LABELS, STRATEGY_LABELS, count, money, num, pct, when, words } from '../format';
 import { href, useLoad } from '../hooks';
@@ -256,19 +256,7 @@ function RecommendationsPanel({ userId }: { userId: string }) {
     <Panel
       title="Recommendations"
       id="recommendations"
-      actions={
-        <Field label="Strategy" inline>
-          {(id) => (
-            <select id={id} value={strategy} onChange={(e) => setStrategy(e.currentTarget.value as Strategy)}>
-              {(Object.keys(STRATEGY_LABELS) as Strategy[]).map((s) => (
-                <option key={s} value={s}>
-                  {STRATEGY_LABELS[s]}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-      }
+      actions={<SelectField label="Strategy" inline value={strategy} options={STRATEGY_LABELS} onChange={setStrategy} />}
     >
       {recs.error !== undefined && <ErrorNote error={recs.error} context="Recommendations" />}
       {recs.loading && !recs.data && <Loading what="recommendations" />}

@@ -12,7 +12,7 @@ import type {
   SegmentListAnswer,
 } from '../api-types';
 import { BarChart, ChartView, PALETTE } from '../charts';
-import { ErrorNote, Field, Loading, Panel, Progress } from '../components';
+import { ErrorNote, Field, Loading, Panel, Progress, SelectField } from '../components';
 import { useApi } from '../context';
 import { BREAKDOWN_LABELS, EVENT_LABELS, count, words } from '../format';
 import { href, useDebounced, useLoad, usePoll } from '../hooks';
@@ -439,43 +439,31 @@ function ConditionHelper({ disabled, onAdd }: { disabled: boolean; onAdd: (condi
     <fieldset class="helper">
       <legend>Add a condition</legend>
       <div class="row">
-        <Field label="Kind">
-          {(id) => (
-            <select id={id} value={kind} onChange={(e) => setKind(e.currentTarget.value as HelperKind)}>
-              <option value="event">did an event</option>
-              <option value="field">a profile field</option>
-              <option value="interest">an interest</option>
-            </select>
-          )}
-        </Field>
+        <SelectField
+          label="Kind"
+          value={kind}
+          options={{ event: 'did an event', field: 'a profile field', interest: 'an interest' }}
+          onChange={setKind}
+        />
         {kind === 'event' && (
           <>
-            <Field label="Event">
-              {(id) => (
-                <select id={id} value={eventType} onChange={(e) => setEventType(e.currentTarget.value as BehaviourType)}>
-                  {(Object.keys(EVENT_LABELS) as BehaviourType[]).map((t) => (
-                    <option key={t} value={t}>
-                      {EVENT_LABELS[t]}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
+            <SelectField label="Event" value={eventType} options={EVENT_LABELS} onChange={setEventType} />
             <Field label="At least">
               {(id) => (
                 <input id={id} type="number" min={0} value={atLeast} onInput={(e) => setAtLeast(e.currentTarget.value)} class="short" />
               )}
             </Field>
-            <Field label="In the last">
-              {(id) => (
-                <select id={id} value={days} onChange={(e) => setDays(e.currentTarget.value)}>
-                  <option value="">ever</option>
-                  <option value="7">7 days</option>
-                  <option value="30">30 days</option>
-                  <option value="90">90 days</option>
-                </select>
-              )}
-            </Field>
+            <SelectField
+              label="In the last"
+              value={days as '' | '7' | '30' | '90'}
+              options={[
+                ['', 'ever'],
+                ['7', '7 days'],
+                ['30', '30 days'],
+                ['90', '90 days'],
+              ]}
+              onChange={setDays}
+            />
           </>
         )}
         {kind === 'field' && (
